@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+
+	"mellium.im/xmpp/jid"
+
+	"fargo.dev/fargo/internal/address"
+	"fargo.dev/fargo/internal/stanza"
+	"fargo.dev/fargo/internal/store"
+)
+
+// Namespaces the gateway answers.
+const (
+	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"
+	nsDiscoItems = "http://jabber.org/protocol/disco#items"
+	nsRegister   = "jabber:iq:register"
+	nsIQGateway  = "jabber:iq:gateway"
+	nsCommands   = "http://jabber.org/protocol/commands"
+	nsVersion    = "jabber:iq:version"
+	nsPing       = "urn:xmpp:ping"
+	nsCaps       = "http://jabber.org/protocol/caps"
+)
+
+// iqRequest is an iq get/set with its single payload element resolved.
+type iqRequest struct {
+	*stanza.Stanza
+	from    jid.JID
+	bare    string
+	payload xml.Name
+}
+
+func (g *Gateway) handleIQ(ctx context.Context, s *stanza.Stanza, from, to jid.JID) {
+	switch s.Type {
+	case "result", "error":
+		// Answers to our own requests are consumed by the link; anything
+		// else is a late or unsolicited answer and needs no reaction.
+		return
+	case "get", "set":
+	default:
+		g.replyError(ctx, s, stanza.Errorf(stanza.TypeModify, stanza.BadRequest, "iq type %q is not get, set, result or error", s.Type))
+		return
+	}
+	if s.ID == "" {
+		g.replyError(ctx, s, stanza.NewError(stanza.TypeModify, stanza.BadRequest, "iq without an id"))
+		return
+	}
+	names, err := childNames(s.Payload)
+	if err != nil || len(names) != 1 {
+		g.replyError(ctx, s, stanza.NewError(stanza.TypeModify, stanza.BadRequest, "an iq get or set carries exactly one payload element (RFC 6120 §8.2.3)"))
+		return
+	}
+	req := &iqRequest{Stanza: s, from: from, bare: from.Bare().String(), payload: names[0]}
+	if to.Localpart() != "" {
+		g.handleContactIQ(ctx, req, to)
+		return
+	}
+	g.handleGatewayIQ(ctx, req)
+}
+
+func (g *Gateway) handleGatewayIQ(ctx context.Context, r *iqRequest) {
+	get := r.Type == "get"
+	switch {
+	case r.payload.Space == nsDiscoInfo && get:
+		g.discoInfo(ctx, r)
+	case r.payload.Space == nsDiscoItems && get:
+		g.discoItems(ctx, r)
+	case r.payload.Space == nsVersion && get:
+		g.version(ctx, r)
+	case r.payload.Space == nsPing && get:
+		g.reply(ctx, r.Stanza)
+	case r.payload.Space == nsRegister:
+		g.handleRegister(ctx, r)
+	case r.payload.Space == nsIQGateway:
+		g.handleIQGateway(ctx, r)
+	case r.payload.Space == nsCommands && r.Type == "set":
+		g.handleCommand(ctx, r)
+	case r.payload.Space == nsDiscoInfo, r.payload.Space == nsDiscoItems, r.payload.Space == nsVersion, r.payload.Space == nsPing, r.payload.Space == nsCommands:
+		g.replyError(ctx, r.Stanza, stanza.Errorf(stanza.TypeModify, stanza.BadRequest, "%s is answered to iq type %s only", r.payload.Space, otherType(r.Type)))
+	default:
+		g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeCancel, stanza.ServiceUnavailable, ""))
+	}
+}
+
+func otherType(t string) string {
+	if t == "get" {
+		return "set"
+	}
+	return "get"
+}
+
+// handleContactIQ answers iqs addressed to a SIP contact JID. Contacts are
+// only meaningful to registered users; what they can do beyond that comes
+// with the calls and messaging features.
+func (g *Gateway) handleContactIQ(ctx context.Context, r *iqRequest, to jid.JID) {
+	if _, err := address.FromLocalpart(to.Localpart()); err != nil {
+		g.replyError(ctx, r.Stanza, stanza.Errorf(stanza.TypeModify, stanza.JIDMalformed, "%s is not a SIP address: %v", to.Localpart(), err))
+		return
+	}
+	if _, err := g.store.Account(ctx, r.bare); err != nil {
+		g.replyError(ctx, r.Stanza, accountError(err))
+		return
+	}
+	g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeCancel, stanza.ServiceUnavailable, ""))
+}
+
+// accountError maps a failed account lookup to the stanza error the
+// requester sees.
+func accountError(err error) *stanza.Error {
+	if errors.Is(err, store.ErrNotFound) {
+		return stanza.NewError(stanza.TypeAuth, stanza.RegistrationRequired, "register your SIP account with this gateway first")
+	}
+	return stanza.NewError(stanza.TypeWait, stanza.InternalServerError, "")
+}
+
+// childNames lists the top-level elements of an inner-XML payload.
+func childNames(payload []byte) ([]xml.Name, error) {
+	d := xml.NewDecoder(bytes.NewReader(payload))
+	var names []xml.Name
+	depth := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				names = append(names, t.Name)
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+}
