@@ -71,11 +71,14 @@ func (u *user) afterRegister(isNew bool) {
 		u.login(false)
 	default:
 		u.resync()
-		u.g.send(u.ctx, presence("probe", u.g.cfg.Domain, u.jid))
+		if !isNew {
+			u.g.send(u.ctx, presence("probe", u.g.cfg.Domain, u.jid))
+		}
 	}
 	if isNew {
 		// XEP-0100 §4.1 steps 9–12: the gateway asks to see the user's
-		// presence, which is what drives the SIP login from now on.
+		// presence, which is what drives the SIP login from now on; it
+		// probes once the user approves.
 		u.g.send(u.ctx, presence("subscribe", u.g.cfg.Domain, u.jid))
 	}
 }

@@ -20,18 +20,15 @@ func (g *Gateway) handlePresence(ctx context.Context, s *stanza.Stanza, from, to
 	}
 	switch s.Type {
 	case "", "unavailable":
-		if from.Resourcepart() == "" {
-			// Presence from a bare JID carries no resource to track.
-			return
-		}
 		u := g.existingUser(bare)
 		if u == nil {
 			return // not a user of ours: nothing to drive
 		}
 		full := from.String()
-		if s.Type == "" {
+		switch {
+		case s.Type == "" && from.Resourcepart() != "":
 			u.post(func() { u.available(full) })
-		} else {
+		case s.Type == "unavailable":
 			u.post(func() { u.unavailable(full) })
 		}
 	case "probe":
@@ -48,7 +45,10 @@ func (g *Gateway) handlePresence(ctx context.Context, s *stanza.Stanza, from, to
 		// Only registered users may see the gateway (XEP-0100 §4.1).
 		g.send(ctx, presence("unsubscribed", g.cfg.Domain, bare))
 	case "subscribed":
+		// Now the user's server will answer a probe (some servers, ejabberd
+		// among them, do not push the current presence on approval).
 		g.log.Debug("user approved the gateway's subscription", "jid", bare)
+		g.send(ctx, presence("probe", g.cfg.Domain, bare))
 	case "unsubscribe":
 		g.send(ctx, presence("unsubscribed", g.cfg.Domain, bare))
 	case "unsubscribed":

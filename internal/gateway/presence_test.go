@@ -277,3 +277,20 @@ func TestRestartWithoutUserRemovesBinding(t *testing.T) {
 		return len(c) > n && c[len(c)-1].expires == 0
 	})
 }
+
+func TestProbeAnswerUnavailableEndsGraceEarly(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PresenceGrace = time.Hour })
+	loop := loggedIn(h, alice+"/phone")
+	h.gw.Connected(context.Background())
+	h.expect("probe", isPresence("probe", alice))
+	h.in(`<presence type="unavailable" from="alice@example.test" to="sip.example.test"/>`)
+	eventually(t, "logout on the probe's unavailable answer", func() bool { _, _, u, _ := loop.counts(); return u == 1 })
+}
+
+func TestSubscriptionApprovalTriggersProbe(t *testing.T) {
+	h := newHarness(t)
+	registerAlice(h)
+	h.expect("subscribe", isPresence("subscribe", alice))
+	h.in(`<presence type="subscribed" from="alice@example.test" to="sip.example.test"/>`)
+	h.expect("probe after approval", isPresence("probe", alice))
+}

@@ -145,8 +145,16 @@ func (u *user) available(full string) {
 	}
 }
 
-// unavailable drops a resource; the last one logs out.
+// unavailable drops a resource; the last one logs out. While presence is
+// being resynchronised an unavailable presence with no resource known is
+// the answer to our probe: the user is offline, so the grace ends now.
 func (u *user) unavailable(full string) {
+	if u.resyncing && len(u.resources) == 0 && u.account != nil {
+		u.resyncing = false
+		u.log.Info("user is offline after resync: SIP logout")
+		u.logout()
+		return
+	}
 	if !u.resources[full] {
 		return
 	}
@@ -176,6 +184,10 @@ func (u *user) onRegEvent(ev RegEvent) {
 
 func (u *user) regEvent(ev RegEvent) {
 	if u.account == nil {
+		return
+	}
+	if ev.Phase == PhaseRegistering && u.regState.Phase == PhaseRegistered && time.Now().Before(u.regState.ExpiresAt) {
+		// A refresh of a standing binding: the user stays registered meanwhile.
 		return
 	}
 	prev := u.regState.Phase

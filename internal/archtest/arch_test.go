@@ -1,0 +1,224 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "fargo.dev/fargo"
+
+// tiers is the package map of docs/ARCHITECTURE.md: a package may import
+// internal packages of its own tier or a lower one. Every internal package
+// must be listed; sub-packages inherit their parent's tier.
+var tiers = map[string]int{
+	"internal/address": 0,
+	"internal/stanza":  0,
+	"internal/xdata":   0,
+
+	"internal/xmpp":   1,
+	"internal/sip":    1,
+	"internal/store":  1,
+	"internal/secret": 1,
+
+	"internal/gateway": 2,
+
+	"internal/config":   3,
+	"internal/metrics":  3,
+	"internal/app":      3,
+	"internal/testkit":  3,
+	"internal/archtest": 3,
+
+	"cmd/fargo": 4,
+	"test":      4,
+}
+
+// forbidden lists imports a package must not have even though its tier
+// would allow them: the core depends on interfaces, not transports.
+var forbidden = map[string][]string{
+	"internal/gateway": {"internal/xmpp", "internal/sip", "internal/store/sqlite", "internal/secret", "internal/app", "internal/config", "internal/metrics"},
+}
+
+// impure are standard packages tier 0 must not import: it does no I/O.
+var impure = []string{"net", "net/http", "os", "os/exec", "syscall", "database/sql"}
+
+type pkg struct {
+	dir     string
+	imports map[string][]string // import path -> files importing it (non-test)
+	testImp map[string][]string
+	hasDoc  bool
+}
+
+func TestImportRules(t *testing.T) {
+	root := moduleRoot(t)
+	pkgs := load(t, root)
+	for dir, p := range pkgs {
+		tier, ok := tierOf(dir)
+		if !ok {
+			t.Errorf("%s: not in the package map (add it to docs/ARCHITECTURE.md and this test)", dir)
+			continue
+		}
+		for imp, files := range p.imports {
+			checkImport(t, dir, tier, imp, files)
+		}
+		for imp, files := range p.testImp {
+			if to, ok := internalPath(imp); ok && to == "internal/app" && dir != "cmd/fargo" && !strings.HasPrefix(dir, "test") {
+				t.Errorf("%s: tests import internal/app (%v); only cmd/fargo and test/ may", dir, files)
+			}
+		}
+	}
+}
+
+func checkImport(t *testing.T, dir string, tier int, imp string, files []string) {
+	t.Helper()
+	if tier == 0 {
+		for _, bad := range impure {
+			if imp == bad {
+				t.Errorf("%s (tier 0, pure) imports %s in %v", dir, imp, files)
+			}
+		}
+	}
+	to, ok := internalPath(imp)
+	if !ok {
+		return
+	}
+	toTier, known := tierOf(to)
+	if !known {
+		t.Errorf("%s imports %s, which is not in the package map", dir, to)
+		return
+	}
+	if toTier > tier {
+		t.Errorf("%s (tier %d) imports %s (tier %d) in %v: only the same or a lower tier", dir, tier, to, toTier, files)
+	}
+	if to == "internal/app" && dir != "cmd/fargo" {
+		t.Errorf("%s imports internal/app in %v: only cmd/fargo may", dir, files)
+	}
+	if to == "internal/testkit" || strings.HasPrefix(to, "internal/testkit/") {
+		t.Errorf("%s imports the test kit from production code in %v", dir, files)
+	}
+	for _, f := range forbidden[topDir(dir)] {
+		if to == f || strings.HasPrefix(to, f+"/") {
+			t.Errorf("%s must not import %s (found in %v): depend on an interface declared in %s", dir, to, files, dir)
+		}
+	}
+}
+
+func TestEveryPackageHasADocComment(t *testing.T) {
+	for dir, p := range load(t, moduleRoot(t)) {
+		if !p.hasDoc {
+			t.Errorf("%s: no package doc comment saying what it owns and may import", dir)
+		}
+	}
+}
+
+func load(t *testing.T, root string) map[string]*pkg {
+	t.Helper()
+	pkgs := map[string]*pkg{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		p := pkgs[rel]
+		if p == nil {
+			p = &pkg{dir: rel, imports: map[string][]string{}, testImp: map[string][]string{}}
+			pkgs[rel] = p
+		}
+		isTest := strings.HasSuffix(path, "_test.go")
+		if f.Doc != nil && !isTest {
+			p.hasDoc = true
+		}
+		for _, is := range f.Imports {
+			ip, _ := strconv.Unquote(is.Path.Value)
+			if isTest {
+				p.testImp[ip] = append(p.testImp[ip], filepath.Base(path))
+			} else {
+				p.imports[ip] = append(p.imports[ip], filepath.Base(path))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir, p := range pkgs {
+		if dir == "." {
+			delete(pkgs, dir)
+			continue
+		}
+		onlyTests := len(p.imports) == 0 && !p.hasDoc
+		if onlyTests && strings.HasPrefix(dir, "test") {
+			p.hasDoc = true // a test-only directory needs no package doc
+		}
+	}
+	return pkgs
+}
+
+func internalPath(imp string) (string, bool) {
+	if !strings.HasPrefix(imp, module+"/") {
+		return "", false
+	}
+	return strings.TrimPrefix(imp, module+"/"), true
+}
+
+// tierOf finds the tier of dir or of its closest listed parent.
+func tierOf(dir string) (int, bool) {
+	keys := make([]string, 0, len(tiers))
+	for k := range tiers {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+	for _, k := range keys {
+		if dir == k || strings.HasPrefix(dir, k+"/") {
+			return tiers[k], true
+		}
+	}
+	return 0, false
+}
+
+func topDir(dir string) string {
+	parts := strings.Split(dir, "/")
+	if len(parts) >= 2 {
+		return parts[0] + "/" + parts[1]
+	}
+	return dir
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,180 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	testPassword  = "s3cret-Pa55word"
+	wrongPassword = "wr0ng-Pa55word"
+	testToken     = "tok-alice"
+)
+
+// TestMain fails the run if goroutines outlive the tests: the UA owns
+// sockets and goroutines and must stop all of them.
+//
+// It also captures slog's default logger: a few sipgo messages bypass the
+// injected logger (connection reference counting), and those must not
+// carry secrets either.
+func TestMain(m *testing.M) {
+	global := &syncBuffer{}
+	slog.SetDefault(slog.New(slog.NewTextHandler(global, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	base := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 {
+		if err := settleGoroutines(base, 10*time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	if s := secretIn(global.String()); s != "" {
+		fmt.Fprintf(os.Stderr, "default logger output contains %q\n", s)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// secretIn returns the first secret found in log output.
+func secretIn(out string) string {
+	for _, secret := range []string{testPassword, wrongPassword, "Authorization", "response="} {
+		if strings.Contains(out, secret) {
+			return secret
+		}
+	}
+	return ""
+}
+
+// settleGoroutines waits until at most base goroutines run, then reports the
+// stacks of the extra ones if they do not go away.
+func settleGoroutines(base int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= base {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			return fmt.Errorf("goroutine leak: %d running, %d at start:\n%s", n, base, buf)
+		}
+		time.Sleep(20 * time.Millisecond) // polling is the only way to observe goroutine exit
+	}
+}
+
+// tokens is an InboundPolicy backed by a set.
+type tokens map[string]bool
+
+func (p tokens) KnownToken(_ context.Context, t string) bool { return p[t] }
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startUA runs a UA on a random loopback port until the test ends, logging
+// at debug level, and checks at the end that no secret reached the log.
+func startUA(t testing.TB, cfg Config) *UA {
+	t.Helper()
+	if cfg.ListenAddr == "" {
+		cfg.ListenAddr = "127.0.0.1:0"
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "fargo-test/0.1"
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ua, err := NewUA(cfg, log, tokens{testToken: true, "tok-bob": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ua.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		out := logs.String()
+		if secretIn(out) != "" {
+			t.Errorf("log contains %q:\n%s", secretIn(out), out)
+		}
+		if os.Getenv("SIP_TEST_LOG") != "" {
+			t.Log(out)
+		}
+	})
+	select {
+	case <-ua.Ready():
+	case err := <-done:
+		t.Fatalf("Run ended early: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("UA not ready after 5s")
+	}
+	return ua
+}
+
+func aliceAt(registrar, transport string) Account {
+	return Account{
+		AOR:          "alice@sip.example.org",
+		Password:     testPassword,
+		Registrar:    registrar,
+		Transport:    transport,
+		DisplayName:  "Alice",
+		ContactToken: testToken,
+	}
+}
+
+// states collects Registration states and lets a test wait for a phase.
+type states struct {
+	ch chan State
+}
+
+func newStates() *states { return &states{ch: make(chan State, 100)} }
+
+func (s *states) on(st State) { s.ch <- st }
+
+func (s *states) waitPhase(t testing.TB, p Phase, within time.Duration) State {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		select {
+		case st := <-s.ch:
+			if st.Phase == p {
+				return st
+			}
+		case <-timeout:
+			t.Fatalf("no %s state within %v", p, within)
+			return State{}
+		}
+	}
+}
+
+func checkNoSecret(t testing.TB, err error) {
+	t.Helper()
+	if err != nil && (strings.Contains(err.Error(), testPassword) || strings.Contains(err.Error(), wrongPassword)) {
+		t.Errorf("error text contains the password: %v", err)
+	}
+}

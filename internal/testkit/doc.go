@@ -1,0 +1,12 @@
+// Package testkit is tier 3 test support for the end-to-end tests: it owns a
+// minimal real XMPP c2s client (Client) that logs in to Prosody or ejabberd
+// the way a user's client does, and the control of the real peers (Prosody,
+// ejabberd, Kamailio) through the scripts in scripts/peers.
+//
+// It may import only the standard library and internal/stanza, and it is
+// never imported by production code.
+//
+// Peers run on fixed loopback ports chosen by each test, in a run directory
+// of their own; a test whose peer binaries are missing is skipped, except
+// when CI=true: an end-to-end test never skips in CI.
+package testkit
