@@ -228,10 +228,10 @@ func (m *memStore) Close() error { return nil }
 type harness struct {
 	t       *testing.T
 	pending []*stanza.Stanza
-	gw    *Gateway
-	out   *fakeSender
-	sip   *fakeSIP
-	store *memStore
+	gw      *Gateway
+	out     *fakeSender
+	sip     *fakeSIP
+	store   *memStore
 }
 
 const gwDomain = "sip.example.test"

@@ -32,9 +32,9 @@ func TestEjabberd(t *testing.T) {
 type env struct {
 	parent *testing.T // clients that must outlive one step log in on it
 	srv    *testkit.XMPPServer
-	kam *testkit.Kamailio
-	gw  *gatewayProc
-	gwc gatewayConfig
+	kam    *testkit.Kamailio
+	gw     *gatewayProc
+	gwc    gatewayConfig
 }
 
 func runScenario(t *testing.T, srv *testkit.XMPPServer, p ports) {
