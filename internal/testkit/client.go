@@ -118,9 +118,11 @@ type Client struct {
 	nextID    atomic.Uint64
 }
 
-// Dial connects to addr (host:port of the c2s listener), authenticates jid
-// ("user@domain" or "user@domain/resource") with SASL, binds a resource and
-// starts a session when the server requires one. ctx bounds the whole login.
+// Dial connects to addr (host:port of the c2s listener) over plain TCP,
+// authenticates jid ("user@domain" or "user@domain/resource") with SASL,
+// binds a resource, starts a session when the server requires one and
+// fetches the roster (see NoRoster). It sends no presence: call Presence.
+// ctx bounds the whole login.
 func Dial(ctx context.Context, addr, jid, password string, opts ...Option) (*Client, error) {
 	o := options{resource: "testkit"}
 	local, domain, resource, err := splitJID(jid)
@@ -175,8 +177,8 @@ func splitJID(jid string) (local, domain, resource string, err error) {
 	return local, domain, resource, nil
 }
 
-// login runs stream setup, SASL, the stream restart, bind and session, and
-// returns the decoder positioned inside the final stream.
+// login runs stream setup, SASL, the stream restart, bind, session and the
+// roster request, and returns the decoder positioned inside the final stream.
 func (c *Client) login(domain, user, password string, o options) (*xml.Decoder, error) {
 	dec, f, err := c.openStream(domain)
 	if err != nil {

@@ -44,7 +44,7 @@ func presenceFrom(from, typ string) func(*stanza.Stanza) bool {
 func exerciseXMPPServer(t *testing.T, srv *XMPPServer) {
 	ctx := ctxFor(t, time.Minute)
 
-	alice := srv.Login(t, "alice", AutoSubscribe(srv.Domain), Logf(t.Logf)) // SCRAM-SHA-1
+	alice := srv.Login(t, "alice", AutoSubscribe(srv.Domain)) // SCRAM-SHA-1
 	if !strings.HasPrefix(alice.JID(), "alice@example.test/") {
 		t.Fatalf("alice bound %q", alice.JID())
 	}

@@ -122,7 +122,9 @@ func (s *XMPPServer) Restart(t testing.TB) {
 }
 
 // Login logs user ("alice", "bob", "carol") in over c2s, failing the test
-// if that does not work, and closes the client when the test ends.
+// if that does not work, and closes the client when the test ends. The
+// client's traffic goes to t.Logf (shown for failed tests or with -v);
+// pass Logf(nil) to silence it.
 func (s *XMPPServer) Login(t testing.TB, user string, opts ...Option) *Client {
 	t.Helper()
 	u, ok := s.Users[user]
@@ -131,7 +133,7 @@ func (s *XMPPServer) Login(t testing.TB, user string, opts ...Option) *Client {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), loginTimeout)
 	defer cancel()
-	c, err := Dial(ctx, s.C2SAddr, u.Address, u.Password, opts...)
+	c, err := Dial(ctx, s.C2SAddr, u.Address, u.Password, append([]Option{Logf(t.Logf)}, opts...)...)
 	if err != nil {
 		t.Fatalf("%s: %v", s.Name, err)
 	}

@@ -530,3 +530,60 @@ func TestRunTwice(t *testing.T) {
 		t.Fatal("second Run did not fail")
 	}
 }
+
+func TestHandlerCanSend(t *testing.T) {
+	fs := newFakeServer(t)
+	h := newHarness(t, fs, nil)
+	// Answer from inside the handler, as the gateway does for disco: the
+	// reader must not deadlock on its own writer.
+	h.tap = func(s *stanza.Stanza) {
+		r, err := stanza.Result(s)
+		if err == nil {
+			err = h.link.Send(context.Background(), r)
+		}
+		if err != nil {
+			t.Errorf("Send from handler: %v", err)
+		}
+	}
+	h.start(t)
+	sc := fs.nextConn(t)
+	// Written at once after the handshake: the handler must already be able to send.
+	for i := range 50 {
+		sc.send(t, `<iq type='get' id='q`+string(rune('A'+i))+`' from='a@example.test/x' to='sip.example.test'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	}
+	for i := range 50 {
+		if r := sc.nextStanza(t); r.ID != "q"+string(rune('A'+i)) || r.Type != "result" {
+			t.Fatalf("reply %d = %+v", i, r)
+		}
+	}
+}
+
+func TestServerEndsStream(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		check     func(error) bool
+	}{
+		{"stream error", `<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`,
+			func(err error) bool {
+				var se *StreamError
+				return errors.As(err, &se) && se.Condition == "system-shutdown"
+			}},
+		{"stream close", `</stream:stream>`, func(err error) bool { return errors.Is(err, errStreamEnd) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFakeServer(t)
+			h := newHarness(t, fs, nil)
+			h.start(t)
+			h.waitConnected(t)
+			sc := fs.nextConn(t)
+			sc.send(t, tc.raw)
+			if err := waitFor(t, h.disconnected, "OnDisconnect"); !tc.check(err) {
+				t.Fatalf("OnDisconnect(%v)", err)
+			}
+			if ev := sc.next(t); !ev.end {
+				t.Fatalf("server got %+v, want our </stream:stream>", ev)
+			}
+			h.waitConnected(t)
+		})
+	}
+}

@@ -81,13 +81,15 @@ func (l *Link) serve(ctx context.Context, c *conn, sr *streamReader) error {
 	readDone := make(chan error, 1)
 	writeDone := make(chan error, 1)
 	var pingDone chan error // stays nil (never ready) without keepalive
+	// In service before the reader starts, so a handler can answer the
+	// very first stanza.
+	l.cur.Store(c)
 	wg.Go(func() { readDone <- l.readLoop(ctx, c, sr) })
 	wg.Go(func() { writeDone <- l.writeLoop(c) })
 	if l.cfg.KeepAlive > 0 {
 		pingDone = make(chan error, 1)
 		wg.Go(func() { pingDone <- l.watchdog(connCtx, c) })
 	}
-	l.cur.Store(c)
 	l.log.Info("xmpp link up")
 	if l.cfg.OnConnect != nil {
 		l.hooks.Go(func() { l.cfg.OnConnect(connCtx) })

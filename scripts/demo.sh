@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fargo demo: starts a local XMPP server (Prosody) and SIP registrar
+# (Kamailio) on loopback, the gateway, and an XMPP user who registers a SIP
+# account and comes online and goes offline. Installs what it needs; safe to
+# run again. Everything is stopped at the end.
+#
+# Ports (127.0.0.1): XMPP c2s 7222, component 7347, SIP registrar 7060,
+# gateway SIP 7070, gateway /metrics and /healthz 7090.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)" >&2; exit 1; }
+
+export LAB_RUN=/tmp/fargo-demo
+export PROSODY_C2S_PORT=7222 PROSODY_COMPONENT_PORT=7347 PROSODY_HTTP_PORT=7280 PROSODY_HTTPS_PORT=7281
+export KAM_PORT=7060
+DATA=$LAB_RUN/fargo
+PIDF=$LAB_RUN/fargo.pid
+
+stop_all() {
+  if [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; then
+    kill -TERM "$(cat "$PIDF")"; wait "$(cat "$PIDF")" 2>/dev/null || true
+  fi
+  rm -f "$PIDF"
+  scripts/peers/kamailio.sh stop >/dev/null 2>&1 || true
+  scripts/peers/prosody.sh stop >/dev/null 2>&1 || true
+}
+stop_all   # leftovers of an interrupted earlier run
+trap stop_all EXIT
+
+echo "== installing Prosody and Kamailio (apt-get, once)"
+command -v curl >/dev/null || { [ -n "$(ls /var/lib/apt/lists/*_Packages 2>/dev/null)" ] || apt-get update; apt-get install -y --no-install-recommends curl; }
+scripts/peers/prosody.sh install >/dev/null
+scripts/peers/kamailio.sh install >/dev/null
+echo "== building fargo"
+go build -o bin/fargo ./cmd/fargo
+go build -o bin/fargo-demo ./test/demo
+
+echo "== starting Prosody (example.test, component sip.example.test) and Kamailio (sip.example.org)"
+scripts/peers/prosody.sh start
+scripts/peers/kamailio.sh start
+
+rm -rf "$DATA"; mkdir -p "$DATA"
+cat > "$DATA/fargo.toml" <<TOML
+[component]
+domain = "sip.example.test"
+server = "127.0.0.1:7347"
+secret = "sipsecret"
+[sip]
+listen = "127.0.0.1:7070"
+[store]
+data_dir = "$DATA"
+[http]
+listen = "127.0.0.1:7090"
+TOML
+echo "== starting the gateway: bin/fargo serve --config $DATA/fargo.toml (log: $DATA/fargo.log)"
+bin/fargo serve --config "$DATA/fargo.toml" > "$DATA/fargo.log" 2>&1 &
+echo $! > "$PIDF"
+for _ in $(seq 100); do
+  curl -fsS http://127.0.0.1:7090/healthz >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS http://127.0.0.1:7090/healthz || { cat "$DATA/fargo.log"; exit 1; }
+echo
+bin/fargo-demo -c2s 127.0.0.1:7222 -registrar 127.0.0.1:7060 -ul "scripts/peers/kamailio.sh ul brief"
+echo
+echo "== gateway metrics (excerpt)"
+curl -fsS http://127.0.0.1:7090/metrics | grep -E '^fargo_(sip|xmpp_connected|gateway_users)' || true

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The whole Fargo test suite, as CI runs it (.ci/run calls exactly this):
+# installs the real peers (Prosody, ejabberd, Kamailio, SIPp) from Debian,
+# then checks formatting and vet, runs every test with the race detector
+# (unit tests and the end-to-end tests against the real peers), and runs
+# every fuzz target briefly on its seed corpus. Safe to run again.
+#
+#   scripts/test.sh            everything
+#   FUZZTIME=30s scripts/test.sh   longer fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+FUZZTIME=${FUZZTIME:-10s}
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+if ! command -v go >/dev/null; then
+  echo "Go 1.26 or newer is required (https://go.dev/dl/); Debian's golang-go is too old." >&2
+  exit 1
+fi
+go version
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [ "${go_minor:-0}" -lt 26 ]; then
+  echo "Go 1.26 or newer is required, found $(go env GOVERSION)" >&2
+  exit 1
+fi
+
+step "install the real peers (apt-get, idempotent)"
+scripts/peers/install.sh
+
+step "modules"
+go mod download
+go mod verify
+# modernc.org/sqlite only works with the exact modernc.org/libc it was released with.
+want=$(go mod graph | awk '$1 ~ /^modernc.org\/sqlite@/ && $2 ~ /^modernc.org\/libc@/ {sub(/.*@/, "", $2); print $2; exit}')
+have=$(go list -m -f '{{.Version}}' modernc.org/libc)
+if [ "$want" != "$have" ]; then
+  echo "modernc.org/libc is $have but modernc.org/sqlite needs $want: never bump libc on its own" >&2
+  exit 1
+fi
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "build"
+go build -o bin/fargo ./cmd/fargo
+bin/fargo version
+
+step "tests (race detector; end-to-end against real Prosody, ejabberd, Kamailio)"
+go test -race -count=1 -timeout 20m ./...
+
+step "fuzz targets, ${FUZZTIME} each"
+git grep -h -n '^func Fuzz' -- '*_test.go' >/dev/null
+git grep -l '^func Fuzz' -- '*_test.go' | while read -r file; do
+  pkg="./$(dirname "$file")"
+  for fuzz in $(sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(.*/\1/p' "$file"); do
+    echo "-- $pkg $fuzz"
+    go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" "$pkg"
+  done
+done
+
+step "all checks passed"
