@@ -330,3 +330,7 @@ func eventually(t *testing.T, desc string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func testAccount(j, aor string) store.Account {
+	return store.Account{JID: j, SIPAddress: aor, Password: "pw", Transport: store.TransportUDP, ContactToken: "tok-" + j}
+}

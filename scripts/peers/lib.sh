@@ -116,7 +116,15 @@ require_free() {
 
 tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# pid_alive PID : true if PID runs. An exited daemon stays a zombie until init reaps it, which
+# takes over a second in some sandboxes; a zombie holds no sockets, so it counts as gone.
+pid_alive() {
+  local stat
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) } # the state follows "(comm) ", and comm may contain spaces
+  [ "${stat%% *}" != Z ]
+}
 
 # running PIDFILE : true if the pid recorded there is alive.
 running() { [ -s "$1" ] && pid_alive "$(cat "$1")"; }
