@@ -17,9 +17,10 @@ const module = "fargo.dev/fargo"
 // internal packages of its own tier or a lower one. Every internal package
 // must be listed; sub-packages inherit their parent's tier.
 var tiers = map[string]int{
-	"internal/address": 0,
-	"internal/stanza":  0,
-	"internal/xdata":   0,
+	"internal/address":   0,
+	"internal/stanza":    0,
+	"internal/xdata":     0,
+	"internal/leakcheck": 0,
 
 	"internal/xmpp":   1,
 	"internal/sip":    1,

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"fargo.dev/fargo/internal/leakcheck"
 )
 
 const (
@@ -28,10 +29,10 @@ const (
 func TestMain(m *testing.M) {
 	global := &syncBuffer{}
 	slog.SetDefault(slog.New(slog.NewTextHandler(global, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	base := runtime.NumGoroutine()
+	base := leakcheck.Count()
 	code := m.Run()
 	if code == 0 {
-		if err := settleGoroutines(base, 10*time.Second); err != nil {
+		if err := leakcheck.Settle(base, 10*time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = 1
 		}
@@ -51,24 +52,6 @@ func secretIn(out string) string {
 		}
 	}
 	return ""
-}
-
-// settleGoroutines waits until at most base goroutines run, then reports the
-// stacks of the extra ones if they do not go away.
-func settleGoroutines(base int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("goroutine leak: %d running, %d at start:\n%s", n, base, buf)
-		}
-		time.Sleep(20 * time.Millisecond) // polling is the only way to observe goroutine exit
-	}
 }
 
 // tokens is an InboundPolicy backed by a set.

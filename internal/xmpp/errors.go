@@ -27,8 +27,8 @@ var (
 	errPeerClosed = errors.New("connection closed by the server")
 )
 
-// NSStreams is the namespace of stream error conditions (RFC 6120 §4.9.3).
-const NSStreams = "urn:ietf:params:xml:ns:xmpp-streams"
+// nsStreams is the namespace of stream error conditions (RFC 6120 §4.9.3).
+const nsStreams = "urn:ietf:params:xml:ns:xmpp-streams"
 
 // StreamError is a <stream:error/> (RFC 6120 §4.9), received from the
 // server (e.g. conflict "Component already connected", not-authorized).
@@ -46,5 +46,5 @@ func (e *StreamError) Error() string {
 
 // streamErrorBytes serializes a stream error we send before closing.
 func streamErrorBytes(condition string) []byte {
-	return []byte(`<stream:error><` + condition + ` xmlns='` + NSStreams + `'/></stream:error>`)
+	return []byte(`<stream:error><` + condition + ` xmlns='` + nsStreams + `'/></stream:error>`)
 }

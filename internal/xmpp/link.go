@@ -29,7 +29,7 @@ type HandlerFunc func(ctx context.Context, s *stanza.Stanza)
 // HandleStanza calls f.
 func (f HandlerFunc) HandleStanza(ctx context.Context, s *stanza.Stanza) { f(ctx, s) }
 
-// Shutdown bounds; variables of the Link so tests can shorten them.
+// Shutdown bounds, copied into each Link so tests can shorten them.
 const (
 	closeFlush = 2 * time.Second        // graceful: flush the queue and </stream:stream>
 	closeWait  = time.Second            // graceful: wait for the server's </stream:stream>

@@ -200,7 +200,7 @@ func (r *streamReader) streamError(start *xml.StartElement) error {
 	e := &StreamError{Condition: "undefined-condition"}
 	for _, c := range w.Inner {
 		switch {
-		case c.XMLName.Space != NSStreams:
+		case c.XMLName.Space != nsStreams:
 		case c.XMLName.Local == "text":
 			e.Text = c.Text
 		default:

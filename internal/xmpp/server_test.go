@@ -192,7 +192,7 @@ func (sc *srvConn) readLoop(dec *xml.Decoder) {
 					return
 				}
 				for _, c := range w.Inner {
-					if c.XMLName.Space == NSStreams && c.XMLName.Local != "text" {
+					if c.XMLName.Space == nsStreams && c.XMLName.Local != "text" {
 						ev.streamErr = c.XMLName.Local
 					}
 				}

@@ -9,6 +9,7 @@
 # shellcheck disable=SC2034 # used by the peer scripts that source this file
 PEERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LAB_RUN="${LAB_RUN:-/tmp/fargo-peers}"
+LAB_RUN="${LAB_RUN%/}"
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -70,7 +71,7 @@ apt_install() {
   ensure_no_autostart
   local missing=() p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     # lists may be stored compressed (…_Packages.lz4), hence the trailing glob
@@ -88,10 +89,11 @@ apt_install() {
 }
 
 # port_busy PROTO PORT : true if anyone listens on PORT (any address), per the socket table.
+# (Captured, not piped into grep -q: with pipefail an early-exiting grep can fail the pipe.)
 port_busy() {
   local proto=$1 port=$2 flag=-Hlnt
   [ "$proto" = udp ] && flag=-Hlnu
-  ss "$flag" "sport = :$port" | grep -q .
+  [ -n "$(ss "$flag" "sport = :$port")" ]
 }
 
 # require_free PROTO:PORT... : refuse to start on a taken port (the machine is shared);
@@ -126,8 +128,21 @@ pid_alive() {
   [ "${stat%% *}" != Z ]
 }
 
-# running PIDFILE : true if the pid recorded there is alive.
-running() { [ -s "$1" ] && pid_alive "$(cat "$1")"; }
+# ours PID : true if the process was started from this LAB_RUN (every peer's command line names
+# a file in it). A stale pid file must not make us signal a stranger that reused the pid.
+ours() {
+  local cmd
+  cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+  [[ "$cmd" == *"$LAB_RUN/"* ]]
+}
+
+# running PIDFILE : true if the pid recorded there is alive and ours.
+running() {
+  local pid
+  [ -s "$1" ] || return 1
+  pid=$(cat "$1")
+  pid_alive "$pid" && ours "$pid"
+}
 
 # wait_pidfile PIDFILE [TIMEOUT_S] : the launcher writes the pid just before exec.
 wait_pidfile() {
@@ -162,7 +177,9 @@ stop_pid() {
     return 0
   fi
   pid=$(cat "$pf")
-  if pid_alive "$pid"; then
+  if pid_alive "$pid" && ! ours "$pid"; then
+    log "$name: pid $pid belongs to another process now (stale pid file), not signalling it"
+  elif pid_alive "$pid"; then
     log "stopping $name pid $pid"
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do
