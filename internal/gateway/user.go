@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"fargo.dev/fargo/internal/stanza"
@@ -26,6 +27,13 @@ type user struct {
 	mbox chan func()
 	ctx  context.Context
 
+	// SIP events arrive on the registration loop's goroutine, which the
+	// actor may be waiting for (Unregister, Close): they are queued here and
+	// signalled without ever blocking, so the two can't deadlock.
+	evMu     sync.Mutex
+	evQueue  []RegEvent
+	evSignal chan struct{}
+
 	account   *store.Account
 	resources map[string]bool // full JIDs with available presence
 	reg       Registration    // nil when no registration loop runs
@@ -41,6 +49,7 @@ func newUser(g *Gateway, j string) *user {
 	return &user{
 		g: g, jid: j, log: g.log.With("jid", j),
 		mbox:      make(chan func(), mailboxSize),
+		evSignal:  make(chan struct{}, 1),
 		resources: make(map[string]bool),
 	}
 }
@@ -51,6 +60,8 @@ func (u *user) run(ctx context.Context) {
 		select {
 		case fn := <-u.mbox:
 			fn()
+		case <-u.evSignal:
+			u.drainEvents()
 		case <-ctx.Done():
 			if u.grace != nil {
 				u.grace.Stop()
@@ -177,9 +188,26 @@ func (u *user) login(refresh bool) {
 	}
 }
 
-// onRegEvent runs on the registration loop's goroutine: hand it to the actor.
+// onRegEvent runs on the registration loop's goroutine: queue it for the
+// actor without blocking.
 func (u *user) onRegEvent(ev RegEvent) {
-	u.post(func() { u.regEvent(ev) })
+	u.evMu.Lock()
+	u.evQueue = append(u.evQueue, ev)
+	u.evMu.Unlock()
+	select {
+	case u.evSignal <- struct{}{}:
+	default: // a signal is pending; the drain will see this event too
+	}
+}
+
+func (u *user) drainEvents() {
+	u.evMu.Lock()
+	evs := u.evQueue
+	u.evQueue = nil
+	u.evMu.Unlock()
+	for _, ev := range evs {
+		u.regEvent(ev)
+	}
 }
 
 func (u *user) regEvent(ev RegEvent) {
