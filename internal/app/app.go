@@ -155,7 +155,7 @@ func (a *App) sipConfig() sip.Config {
 func (a *App) linkConfig(onConnect func(context.Context), onDisconnect func(error)) xmpp.Config {
 	c := a.cfg.Component
 	return xmpp.Config{
-		Addr: c.Server, Domain: c.Domain, Secret: c.Secret,
+		Addr: c.Server, Domain: c.Domain, Secret: c.Secret, ServerDomain: c.ServerDomain,
 		IQTimeout: c.IQTimeout.Duration, BackoffMax: c.BackoffMax.Duration,
 		OnConnect: onConnect, OnDisconnect: onDisconnect,
 	}

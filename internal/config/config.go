@@ -24,12 +24,15 @@ type Config struct {
 
 // Component is the XEP-0114 link to the XMPP server.
 type Component struct {
-	Domain     string   `toml:"domain"`
-	Server     string   `toml:"server"`
-	Secret     string   `toml:"secret"`
-	SecretFile string   `toml:"secret_file"`
-	IQTimeout  Duration `toml:"iq_timeout"`
-	BackoffMax Duration `toml:"reconnect_backoff_max"`
+	Domain     string `toml:"domain"`
+	Server     string `toml:"server"`
+	Secret     string `toml:"secret"`
+	SecretFile string `toml:"secret_file"`
+	// ServerDomain is the XMPP server's own domain, pinged to check that an
+	// idle link is alive; empty: the component domain minus its first label.
+	ServerDomain string   `toml:"server_domain"`
+	IQTimeout    Duration `toml:"iq_timeout"`
+	BackoffMax   Duration `toml:"reconnect_backoff_max"`
 }
 
 // SIP is the gateway's SIP user agent.
@@ -183,6 +186,9 @@ func (c *Config) Validate() error {
 	}
 	add(validateDomain("component.domain", c.Component.Domain))
 	add(validateHostPort("component.server", c.Component.Server, false))
+	if c.Component.ServerDomain != "" {
+		add(validateDomain("component.server_domain", c.Component.ServerDomain))
+	}
 	if c.Component.Secret == "" {
 		add(errors.New("component.secret: missing (set it, component.secret_file, or FARGO_COMPONENT_SECRET): the XMPP server's component password"))
 	}
