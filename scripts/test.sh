@@ -41,7 +41,7 @@ if [ "$want" != "$have" ]; then
 fi
 
 step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
 fi
@@ -57,12 +57,11 @@ step "tests (race detector; end-to-end against real Prosody, ejabberd, Kamailio)
 go test -race -count=1 -timeout 20m ./...
 
 step "fuzz targets (-fuzztime=${FUZZTIME} each)"
-git grep -h -n '^func Fuzz' -- '*_test.go' >/dev/null
 git grep -l '^func Fuzz' -- '*_test.go' | while read -r file; do
   pkg="./$(dirname "$file")"
-  for fuzz in $(sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(.*/\1/p' "$file"); do
+  sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(.*/\1/p' "$file" | while read -r fuzz; do
     echo "-- $pkg $fuzz"
-    go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" "$pkg"
+    go test -run='^$' -fuzz="^${fuzz}\$" -fuzztime="$FUZZTIME" "$pkg" </dev/null
   done
 done
 

@@ -142,19 +142,22 @@ func Parse(text, name string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
+	var errs []error
 	if undec := md.Undecoded(); len(undec) > 0 {
 		keys := make([]string, len(undec))
 		for i, k := range undec {
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return Config{}, fmt.Errorf("%s: unknown key(s): %s", name, strings.Join(keys, ", "))
+		errs = append(errs, fmt.Errorf("unknown key(s): %s", strings.Join(keys, ", ")))
 	}
 	if err := cfg.applyEnv(os.LookupEnv); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		errs = append(errs, err)
+	} else if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
 	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("%s: %w", name, errors.Join(errs...))
 	}
 	return cfg, nil
 }

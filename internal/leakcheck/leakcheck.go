@@ -46,3 +46,22 @@ func stacks() string {
 	buf := make([]byte, 1<<20)
 	return string(buf[:runtime.Stack(buf, true)])
 }
+
+// Runner is what TestMain gets (*testing.M).
+type Runner interface{ Run() int }
+
+// Run runs the tests and turns a passing run into a failing one if
+// goroutines outlive it, printing their stacks. TestMain does
+// os.Exit(leakcheck.Run(m, 5*time.Second)).
+func Run(m Runner, within time.Duration) int {
+	base := Count()
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	if err := Settle(base, within); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	return 0
+}

@@ -19,3 +19,33 @@ func TestSettleReportsALeakAndAcceptsItsEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type fakeM struct {
+	code int
+	leak bool
+	stop chan struct{}
+}
+
+func (f *fakeM) Run() int {
+	if f.leak {
+		go func() { <-f.stop }()
+	}
+	return f.code
+}
+
+func TestRun(t *testing.T) {
+	if got := Run(&fakeM{code: 0}, time.Second); got != 0 {
+		t.Fatalf("clean run: %d", got)
+	}
+	if got := Run(&fakeM{code: 3}, time.Second); got != 3 {
+		t.Fatalf("failing run: %d", got)
+	}
+	m := &fakeM{leak: true, stop: make(chan struct{})}
+	if got := Run(m, 50*time.Millisecond); got != 1 {
+		t.Fatalf("leaking run: %d", got)
+	}
+	close(m.stop)
+	if err := Settle(Count()-1, time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -29,14 +29,7 @@ const (
 func TestMain(m *testing.M) {
 	global := &syncBuffer{}
 	slog.SetDefault(slog.New(slog.NewTextHandler(global, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	base := leakcheck.Count()
-	code := m.Run()
-	if code == 0 {
-		if err := leakcheck.Settle(base, 10*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
+	code := leakcheck.Run(m, 10*time.Second)
 	if s := secretIn(global.String()); s != "" {
 		fmt.Fprintf(os.Stderr, "default logger output contains %q\n", s)
 		code = 1

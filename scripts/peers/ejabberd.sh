@@ -189,7 +189,7 @@ start() {
     return 0
   fi
   require_free "tcp:$C2S" "tcp:$COMP" "tcp:$HTTP" "tcp:$DIST"
-  local t0 rc=0
+  local t0
   t0=$(now_ms)
   configure
   rm -f "$PIDF"
@@ -202,12 +202,7 @@ start() {
     ctl stop >>"$RUN/ctl.log" 2>&1 </dev/null || true
     die_with_logs "ejabberd wrote no pid file within 30 s" "${LOGS[@]}"
   fi
-  wait_until "$PIDF" 60 ports_open || rc=$?
-  case $rc in
-  0) ;;
-  2) abort_start "$PIDF" ejabberd "ejabberd exited during startup" "${LOGS[@]}" ;;
-  *) abort_start "$PIDF" ejabberd "ejabberd did not open its ports within 60 s" "${LOGS[@]}" ;;
-  esac
+  await_ready "$PIDF" ejabberd 60 ports_open "${LOGS[@]}"
   register_users || abort_start "$PIDF" ejabberd "ejabberdctl register failed" "${LOGS[@]}"
   log "ejabberd up: node $NODE pid $(cat "$PIDF"), ready in $(($(now_ms) - t0)) ms; c2s 127.0.0.1:$C2S, component $COMPONENT at 127.0.0.1:$COMP (secret $SECRET), http :$HTTP, dist :$DIST"
 }

@@ -92,7 +92,7 @@ start() {
     return 0
   fi
   require_free "udp:$PORT" "tcp:$PORT"
-  local t0 rc=0 args
+  local t0 args
   t0=$(now_ms)
   configure
   mapfile -t args < <(kam_args)
@@ -101,12 +101,7 @@ start() {
   # shellcheck disable=SC2016 # expanded by the inner bash
   setsid bash -c 'echo $$ >"$0"; exec kamailio "$@"' "$PIDF" "${args[@]}" >"$RUN/kamailio.log" 2>&1 </dev/null &
   wait_pidfile "$PIDF" 10 || die_with_logs "kamailio launcher wrote no pid" "$RUN/kamailio.log"
-  wait_until "$PIDF" 15 ready || rc=$?
-  case $rc in
-  0) ;;
-  2) abort_start "$PIDF" kamailio "kamailio exited during startup" "$RUN/kamailio.log" ;;
-  *) abort_start "$PIDF" kamailio "kamailio not ready (UDP/TCP $PORT + RPC) within 15 s" "$RUN/kamailio.log" ;;
-  esac
+  await_ready "$PIDF" kamailio 15 ready "$RUN/kamailio.log"
   log "kamailio up: pid $(cat "$PIDF"), ready in $(($(now_ms) - t0)) ms; SIP udp+tcp 127.0.0.1:$PORT domain $DOMAIN auth=${KAM_AUTH:-1} algorithm=$ALGORITHM; rpc: kamcmd -s $CTL"
 }
 

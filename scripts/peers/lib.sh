@@ -202,3 +202,16 @@ show_listen() {
   re=$(printf '%s|' "$@")
   ss -Hlntup | grep -E "pid=(${re%|})," >&2 || true
 }
+
+# await_ready PIDFILE NAME TIMEOUT_S CHECK LOG... : wait until a launched peer passes CHECK. A
+# peer that exits meanwhile, or is not ready in time, is stopped and its logs are shown.
+await_ready() {
+  local pf=$1 name=$2 secs=$3 check=$4 rc=0
+  shift 4
+  wait_until "$pf" "$secs" "$check" || rc=$?
+  case $rc in
+  0) ;;
+  2) abort_start "$pf" "$name" "$name exited during startup" "$@" ;;
+  *) abort_start "$pf" "$name" "$name was not ready within $secs s" "$@" ;;
+  esac
+}

@@ -117,7 +117,7 @@ start() {
     return 0
   fi
   require_free "tcp:$C2S" "tcp:$COMP" "tcp:$HTTP" "tcp:$HTTPS"
-  local t0 rc=0
+  local t0
   t0=$(now_ms)
   configure
   rm -f "$PIDF"
@@ -128,12 +128,7 @@ start() {
     "$PIDF" "$CFG" >"$RUN/stdout.log" 2>&1 </dev/null &
   local logs=("$RUN/prosody.log" "$RUN/error.log" "$RUN/stdout.log")
   wait_pidfile "$PIDF" 10 || die_with_logs "prosody launcher wrote no pid" "${logs[@]}"
-  wait_until "$PIDF" 20 ports_open || rc=$?
-  case $rc in
-  0) ;;
-  2) abort_start "$PIDF" prosody "prosody exited during startup" "${logs[@]}" ;;
-  *) abort_start "$PIDF" prosody "prosody did not open its ports within 20 s" "${logs[@]}" ;;
-  esac
+  await_ready "$PIDF" prosody 20 ports_open "${logs[@]}"
   log "prosody up: pid $(cat "$PIDF"), ready in $(($(now_ms) - t0)) ms; c2s 127.0.0.1:$C2S, component $COMPONENT at 127.0.0.1:$COMP (secret $SECRET), http :$HTTP, https :$HTTPS"
 }
 
