@@ -90,6 +90,7 @@ type fakeLoop struct {
 
 	mu                               sync.Mutex
 	started, updates, unregs, closes int
+	failUnregister                   bool
 }
 
 func (l *fakeLoop) report() {
@@ -119,10 +120,19 @@ func (l *fakeLoop) Update(a store.Account) {
 	go l.report()
 }
 
+// Unregister reports its outcome through onState from the caller's
+// goroutine, as the real loop does; failUnregister makes it a failure.
 func (l *fakeLoop) Unregister(context.Context) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.unregs++
+	fail := l.failUnregister
+	l.mu.Unlock()
+	if fail {
+		err := &SIPError{Kind: SIPTimeout, Text: "no answer from SIP registrar (timeout)"}
+		l.onState(RegEvent{Phase: PhaseFailed, Err: err, Binding: l.binding})
+		return err
+	}
+	l.onState(RegEvent{Phase: PhaseUnregistered, Binding: l.binding})
 	return nil
 }
 

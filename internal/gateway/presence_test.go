@@ -294,3 +294,24 @@ func TestSubscriptionApprovalTriggersProbe(t *testing.T) {
 	h.in(`<presence type="subscribed" from="alice@example.test" to="sip.example.test"/>`)
 	h.expect("probe after approval", isPresence("probe", alice))
 }
+
+func TestFailedUnregisterAtLogoutIsNotReportedAsLoginFailure(t *testing.T) {
+	h := newHarness(t)
+	loop := loggedIn(h, alice+"/phone")
+	loop.mu.Lock()
+	loop.failUnregister = true
+	loop.mu.Unlock()
+	offline(h, alice+"/phone")
+	h.expect("logout presence", isPresence("unavailable", alice))
+	// A status round trip orders us after the stale event's processing.
+	h.in(`<iq type="set" id="st" from="alice@example.test/phone" to="sip.example.test"><command xmlns="http://jabber.org/protocol/commands" node="status" action="execute"/></iq>`)
+	if r := string(h.reply("st").Payload); !strings.Contains(r, "unregistered") {
+		t.Fatalf("status after logout: %s", r)
+	}
+	for _, s := range h.pending {
+		if s.Kind() == stanza.KindMessage || s.Type == "error" {
+			b, _ := s.Marshal()
+			t.Fatalf("user told about a failure after logging out: %s", b)
+		}
+	}
+}

@@ -31,12 +31,13 @@ type user struct {
 	// actor may be waiting for (Unregister, Close): they are queued here and
 	// signalled without ever blocking, so the two can't deadlock.
 	evMu     sync.Mutex
-	evQueue  []RegEvent
+	evQueue  []loopEvent
 	evSignal chan struct{}
 
 	account   *store.Account
 	resources map[string]bool // full JIDs with available presence
 	reg       Registration    // nil when no registration loop runs
+	regGen    int             // identifies reg; events of older loops are stale
 	regState  RegEvent
 	// resyncing: presence is unknown (link lost, restart); grace ends it.
 	resyncing  bool
@@ -179,7 +180,9 @@ func (u *user) unavailable(full string) {
 // login starts (or, after a resync, refreshes) the SIP registration loop.
 func (u *user) login(refresh bool) {
 	if u.reg == nil {
-		u.reg = u.g.sip.NewRegistration(*u.account, u.regState.Binding, u.onRegEvent)
+		u.regGen++
+		gen := u.regGen
+		u.reg = u.g.sip.NewRegistration(*u.account, u.regState.Binding, func(ev RegEvent) { u.onRegEvent(gen, ev) })
 		u.reg.Start()
 		return
 	}
@@ -188,11 +191,17 @@ func (u *user) login(refresh bool) {
 	}
 }
 
+// loopEvent is a state change of registration loop gen.
+type loopEvent struct {
+	gen int
+	ev  RegEvent
+}
+
 // onRegEvent runs on the registration loop's goroutine: queue it for the
 // actor without blocking.
-func (u *user) onRegEvent(ev RegEvent) {
+func (u *user) onRegEvent(gen int, ev RegEvent) {
 	u.evMu.Lock()
-	u.evQueue = append(u.evQueue, ev)
+	u.evQueue = append(u.evQueue, loopEvent{gen, ev})
 	u.evMu.Unlock()
 	select {
 	case u.evSignal <- struct{}{}:
@@ -205,8 +214,12 @@ func (u *user) drainEvents() {
 	evs := u.evQueue
 	u.evQueue = nil
 	u.evMu.Unlock()
-	for _, ev := range evs {
-		u.regEvent(ev)
+	for _, e := range evs {
+		// Only the running loop speaks for the user: the last words of a
+		// loop that was stopped (its un-REGISTER) were already acted on.
+		if e.gen == u.regGen && u.reg != nil {
+			u.regEvent(e.ev)
+		}
 	}
 }
 
