@@ -109,27 +109,29 @@ func (g *Gateway) Disconnected() {
 }
 
 // Shutdown drains the gateway: users are told it is going away, SIP
-// registration loops stop (bindings kept unless configured otherwise).
+// registration loops stop (bindings kept unless configured otherwise). If
+// ctx ends first, SIP work still in flight is abandoned.
 func (g *Gateway) Shutdown(ctx context.Context) {
 	g.mu.Lock()
 	g.draining = true
 	g.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, u := range g.allUsers() {
-		wg.Add(1)
-		done := make(chan struct{})
-		u.post(func() { defer close(done); u.shutdown(ctx) })
-		go func() {
-			defer wg.Done()
-			select {
-			case <-done:
-			case <-ctx.Done():
-			}
-		}()
+	users := g.allUsers()
+	done := make(chan struct{}, len(users))
+	for _, u := range users {
+		u.box.postNow(func() { u.shutdown(ctx); done <- struct{}{} })
 	}
-	wg.Wait()
-	g.cancel()
+	for range users {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			g.cancel()
+		}
+	}
+	for _, u := range users {
+		u.box.close()
+	}
 	g.wg.Wait()
+	g.cancel()
 }
 
 func (g *Gateway) isDraining() bool {
@@ -146,8 +148,6 @@ func (g *Gateway) user(j string) *user {
 	if !ok {
 		u = newUser(g, j)
 		g.users[j] = u
-		g.wg.Add(1)
-		go func() { defer g.wg.Done(); u.run(g.ctx) }()
 	}
 	return u
 }

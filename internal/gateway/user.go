@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"fargo.dev/fargo/internal/stanza"
@@ -18,21 +17,14 @@ import (
 // user.
 const mailboxSize = 64
 
-// user is the actor owning one bare JID's state. Every field below mbox is
-// touched only by the actor goroutine.
+// user is the actor owning one bare JID's state. Every field below box is
+// touched only by the closures the mailbox runs, one at a time.
 type user struct {
-	g    *Gateway
-	jid  string
-	log  *slog.Logger
-	mbox chan func()
-	ctx  context.Context
-
-	// SIP events arrive on the registration loop's goroutine, which the
-	// actor may be waiting for (Unregister, Close): they are queued here and
-	// signalled without ever blocking, so the two can't deadlock.
-	evMu     sync.Mutex
-	evQueue  []loopEvent
-	evSignal chan struct{}
+	g   *Gateway
+	jid string
+	log *slog.Logger
+	box *mailbox
+	ctx context.Context // the gateway's lifetime
 
 	account   *store.Account
 	resources map[string]bool // full JIDs with available presence
@@ -48,37 +40,14 @@ type user struct {
 
 func newUser(g *Gateway, j string) *user {
 	return &user{
-		g: g, jid: j, log: g.log.With("jid", j),
-		mbox:      make(chan func(), mailboxSize),
-		evSignal:  make(chan struct{}, 1),
+		g: g, jid: j, log: g.log.With("jid", j), ctx: g.ctx,
+		box:       newMailbox(&g.wg, mailboxSize),
 		resources: make(map[string]bool),
 	}
 }
 
-func (u *user) run(ctx context.Context) {
-	u.ctx = ctx
-	for {
-		select {
-		case fn := <-u.mbox:
-			fn()
-		case <-u.evSignal:
-			u.drainEvents()
-		case <-ctx.Done():
-			if u.grace != nil {
-				u.grace.Stop()
-			}
-			return
-		}
-	}
-}
-
-// post queues fn to run on the actor; it gives up if the gateway stopped.
-func (u *user) post(fn func()) {
-	select {
-	case u.mbox <- fn:
-	case <-u.g.ctx.Done():
-	}
-}
+// post queues fn to run on the actor; dropped once the gateway stopped.
+func (u *user) post(fn func()) { u.box.post(fn) }
 
 // load takes an account read from the store at start-up. Its SIP binding
 // may still be alive from before a restart: it is kept until the presence
@@ -191,36 +160,16 @@ func (u *user) login(refresh bool) {
 	}
 }
 
-// loopEvent is a state change of registration loop gen.
-type loopEvent struct {
-	gen int
-	ev  RegEvent
-}
-
-// onRegEvent runs on the registration loop's goroutine: queue it for the
-// actor without blocking.
+// onRegEvent runs on the registration loop's goroutine, which the actor
+// may be waiting for (Unregister, Close): it queues without waiting. Only
+// the running loop speaks for the user: the last words of a loop that was
+// stopped (its un-REGISTER) were already acted on.
 func (u *user) onRegEvent(gen int, ev RegEvent) {
-	u.evMu.Lock()
-	u.evQueue = append(u.evQueue, loopEvent{gen, ev})
-	u.evMu.Unlock()
-	select {
-	case u.evSignal <- struct{}{}:
-	default: // a signal is pending; the drain will see this event too
-	}
-}
-
-func (u *user) drainEvents() {
-	u.evMu.Lock()
-	evs := u.evQueue
-	u.evQueue = nil
-	u.evMu.Unlock()
-	for _, e := range evs {
-		// Only the running loop speaks for the user: the last words of a
-		// loop that was stopped (its un-REGISTER) were already acted on.
-		if e.gen == u.regGen && u.reg != nil {
-			u.regEvent(e.ev)
+	u.box.postNow(func() {
+		if gen == u.regGen && u.reg != nil {
+			u.regEvent(ev)
 		}
-	}
+	})
 }
 
 func (u *user) regEvent(ev RegEvent) {
