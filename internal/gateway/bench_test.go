@@ -5,9 +5,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
+	"fargo.dev/fargo/internal/leakcheck"
 	"fargo.dev/fargo/internal/stanza"
 )
 
@@ -94,4 +96,41 @@ func BenchmarkLoginLogout(b *testing.B) {
 	defer cancel()
 	g.Shutdown(sctx)
 	close(sent)
+}
+
+// BenchmarkIdleUserMemory loads registered, offline users the way a
+// restart does and reports the heap each one keeps (its actor, account and
+// grace timer) once the start-up work is done.
+func BenchmarkIdleUserMemory(b *testing.B) {
+	const users = 20000
+	st := newMemStore()
+	for i := range users {
+		j := fmt.Sprintf("u%d@example.test", i)
+		if err := st.PutAccount(context.Background(), testAccount(j, fmt.Sprintf("u%d@sip.example.org", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		before := liveHeap()
+		g := New(Config{Domain: gwDomain, PresenceGrace: time.Hour}, discardSender{}, &fakeSIP{}, st, slog.New(slog.DiscardHandler))
+		if err := g.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		for _, u := range g.allUsers() {
+			done := make(chan struct{})
+			u.post(func() { close(done) })
+			<-done
+		}
+		b.ReportMetric(float64(liveHeap()-before)/users, "B/user")
+		b.ReportMetric(float64(leakcheck.Count()), "goroutines")
+		g.Shutdown(context.Background())
+	}
+}
+
+// liveHeap is the heap still reachable after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
