@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
-command -v go >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)" >&2; exit 1; }
+scripts/install-go.sh
 
 export LAB_RUN=/tmp/fargo-demo
 export PROSODY_C2S_PORT=7222 PROSODY_COMPONENT_PORT=7347 PROSODY_HTTP_PORT=7280 PROSODY_HTTPS_PORT=7281

@@ -15,16 +15,8 @@ FUZZTIME=${FUZZTIME:-100000x}
 step() { printf '\n== %s\n' "$*"; }
 
 step "toolchain"
-if ! command -v go >/dev/null; then
-  echo "Go 1.26 or newer is required (https://go.dev/dl/); Debian's golang-go is too old." >&2
-  exit 1
-fi
+scripts/install-go.sh
 go version
-go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
-if [ "${go_minor:-0}" -lt 26 ]; then
-  echo "Go 1.26 or newer is required, found $(go env GOVERSION)" >&2
-  exit 1
-fi
 
 step "install the real peers (apt-get, idempotent)"
 scripts/peers/install.sh
