@@ -17,6 +17,11 @@ step() { printf '\n== %s\n' "$*"; }
 step "toolchain"
 scripts/install-go.sh
 go version
+# The race detector needs cgo, hence a C compiler.
+if ! command -v gcc >/dev/null; then
+  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null)" ] || apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev
+fi
 
 step "install the real peers (apt-get, idempotent)"
 scripts/peers/install.sh
