@@ -41,7 +41,7 @@ func (ua *UA) handleRequest(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		res.AppendHeader(sipmsg.NewHeader("Accept", acceptTypes))
 	}
 	if err := tx.Respond(res); err != nil {
-		ua.log.Debug("SIP response not sent", "method", string(req.Method), "status", code, "error", err)
+		ua.log.Debug("SIP response not sent", "method", string(req.Method), "status", code, "err", err)
 	}
 }
 

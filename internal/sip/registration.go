@@ -124,7 +124,7 @@ func (r *Registration) Unregister(ctx context.Context) error {
 	st := State{Phase: PhaseUnregistered, Binding: b, Latency: time.Since(start)}
 	if err != nil {
 		st.Phase, st.Err = PhaseFailed, err
-		r.log.Warn("SIP unregistration failed", "error", err)
+		r.log.Warn("SIP unregistration failed", "err", err)
 	} else {
 		r.log.Info("SIP unregistered")
 	}
@@ -234,7 +234,7 @@ func (r *Registration) outcome(s *loopState, start time.Time, granted time.Durat
 	if wait > 0 {
 		st.RetryAt = now.Add(wait)
 	}
-	r.log.Warn("SIP registration failed", "error", err, "retry_in", wait.Round(time.Millisecond))
+	r.log.Warn("SIP registration failed", "err", err, "retry_in", wait.Round(time.Millisecond))
 	return st, wait
 }
 
