@@ -167,6 +167,7 @@ func (a *App) gatewayConfig() gateway.Config {
 		RegisterExpiry:       a.cfg.SIP.RegisterExpiry.Duration,
 		ValidateTimeout:      a.cfg.Registration.ValidateTimeout.Duration,
 		PresenceGrace:        a.cfg.Registration.PresenceGrace.Duration,
+		OfflineConfirm:       a.cfg.Registration.OfflineConfirm.Duration,
 		AllowedDomains:       a.cfg.Registration.AllowedDomains,
 		UnregisterOnShutdown: a.cfg.Shutdown.Unregister,
 	}

@@ -70,6 +70,7 @@ type Log struct {
 type Registration struct {
 	AllowedDomains  []string `toml:"allowed_domains"`
 	PresenceGrace   Duration `toml:"presence_grace"`
+	OfflineConfirm  Duration `toml:"offline_confirm"`
 	ValidateTimeout Duration `toml:"validate_timeout"`
 }
 
@@ -116,7 +117,7 @@ func Default() Config {
 		Store:        Store{Driver: "sqlite", DataDir: "/var/lib/fargo"},
 		HTTP:         HTTP{Listen: "127.0.0.1:9070"},
 		Log:          Log{Level: "info", Format: "text"},
-		Registration: Registration{PresenceGrace: Duration{30 * time.Second}, ValidateTimeout: Duration{10 * time.Second}},
+		Registration: Registration{PresenceGrace: Duration{30 * time.Second}, OfflineConfirm: Duration{10 * time.Second}, ValidateTimeout: Duration{10 * time.Second}},
 		Shutdown:     Shutdown{DrainTimeout: Duration{30 * time.Second}},
 	}
 }
@@ -218,6 +219,7 @@ func (c *Config) Validate() error {
 		add(validateDomain(fmt.Sprintf("registration.allowed_domains[%d]", i), d))
 	}
 	add(positive("registration.presence_grace", c.Registration.PresenceGrace, 0))
+	add(positive("registration.offline_confirm", c.Registration.OfflineConfirm, 0))
 	add(positive("registration.validate_timeout", c.Registration.ValidateTimeout, 100*time.Millisecond))
 	add(positive("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 0))
 	return errors.Join(errs...)

@@ -72,7 +72,7 @@ func (u *user) afterRegister(isNew bool) {
 	default:
 		u.resync()
 		if !isNew {
-			u.g.send(u.ctx, presence("probe", u.g.cfg.Domain, u.jid))
+			u.probe()
 		}
 	}
 	if isNew {

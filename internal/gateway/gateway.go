@@ -20,6 +20,7 @@ type Config struct {
 	RegisterExpiry       time.Duration // asked for in REGISTER
 	ValidateTimeout      time.Duration // bound on the REGISTER that checks new credentials
 	PresenceGrace        time.Duration // users' time to reappear after a reconnect or restart
+	OfflineConfirm       time.Duration // bound on the probe that confirms a user went offline
 	AllowedDomains       []string      // XMPP domains that may register; empty: any
 	UnregisterOnShutdown bool          // remove SIP bindings on shutdown instead of keeping them
 }
@@ -55,6 +56,9 @@ func New(cfg Config, out Sender, sipUA SIP, st store.Store, log *slog.Logger) *G
 	}
 	if cfg.PresenceGrace <= 0 {
 		cfg.PresenceGrace = 30 * time.Second
+	}
+	if cfg.OfflineConfirm <= 0 {
+		cfg.OfflineConfirm = 10 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &Gateway{
@@ -94,8 +98,7 @@ func (g *Gateway) Connected(ctx context.Context) {
 	}
 	for _, a := range accts {
 		u := g.user(a.JID)
-		u.post(u.resync)
-		g.send(ctx, presence("probe", g.cfg.Domain, a.JID))
+		u.post(func() { u.resync(); u.probe() })
 	}
 	g.log.Info("component link up: probed registered users", "users", len(accts))
 }

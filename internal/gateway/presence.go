@@ -48,7 +48,9 @@ func (g *Gateway) handlePresence(ctx context.Context, s *stanza.Stanza, from, to
 		// Now the user's server will answer a probe (some servers, ejabberd
 		// among them, do not push the current presence on approval).
 		g.log.Debug("user approved the gateway's subscription", "jid", bare)
-		g.send(ctx, presence("probe", g.cfg.Domain, bare))
+		if u := g.existingUser(bare); u != nil {
+			u.post(u.probe)
+		}
 	case "unsubscribe":
 		g.send(ctx, presence("unsubscribed", g.cfg.Domain, bare))
 	case "unsubscribed":

@@ -17,6 +17,14 @@ func offline(h *harness, full string) {
 	h.in(`<presence type="unavailable" from="` + full + `" to="sip.example.test"/>`)
 }
 
+// probeAnswersOffline plays the user's server answering the gateway's
+// probe for a user without available resources.
+func probeAnswersOffline(h *harness) {
+	h.t.Helper()
+	h.expect("probe confirming the user is offline", isPresence("probe", alice))
+	h.in(`<presence type="unavailable" from="alice@example.test" to="sip.example.test"/>`)
+}
+
 // loggedIn registers alice and brings one resource online, returning the
 // registration loop the gateway started.
 func loggedIn(h *harness, full string) *fakeLoop {
@@ -52,6 +60,7 @@ func TestPresenceDrivesSIPLogin(t *testing.T) {
 		t.Fatal("un-registered while a resource is still online")
 	}
 	offline(h, alice+"/laptop")
+	probeAnswersOffline(h)
 	h.expect("gateway unavailable after logout", isPresence("unavailable", alice))
 	eventually(t, "un-REGISTER of the last resource", func() bool { _, _, u, _ := loop.counts(); return u == 1 })
 	if st := h.gw.Stats(); st.SIPRegistered != 0 {
@@ -302,6 +311,7 @@ func TestFailedUnregisterAtLogoutIsNotReportedAsLoginFailure(t *testing.T) {
 	loop.failUnregister = true
 	loop.mu.Unlock()
 	offline(h, alice+"/phone")
+	probeAnswersOffline(h)
 	h.expect("logout presence", isPresence("unavailable", alice))
 	// A status round trip orders us after the stale event's processing.
 	h.in(`<iq type="set" id="st" from="alice@example.test/phone" to="sip.example.test"><command xmlns="http://jabber.org/protocol/commands" node="status" action="execute"/></iq>`)
@@ -312,6 +322,55 @@ func TestFailedUnregisterAtLogoutIsNotReportedAsLoginFailure(t *testing.T) {
 		if s.Kind() == stanza.KindMessage || s.Type == "error" {
 			b, _ := s.Marshal()
 			t.Fatalf("user told about a failure after logging out: %s", b)
+		}
+	}
+}
+
+// A server that replaces a session may report the old session's
+// unavailable after the new one's available; the probe keeps the login.
+func TestReplacedSessionKeepsLogin(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.OfflineConfirm = time.Hour })
+	loop := loggedIn(h, alice+"/phone")
+	online(h, alice+"/phone")  // the new session
+	offline(h, alice+"/phone") // the old session's late unavailable
+	h.expect("probe", isPresence("probe", alice))
+	online(h, alice+"/phone") // the probe's answer
+	h.expect("gateway presence to the resource", isPresence("", alice+"/phone"))
+	if _, u, un, _ := loop.counts(); un != 0 || u != 0 {
+		t.Fatalf("replaced session: updates %d unregisters %d, want the binding left alone", u, un)
+	}
+}
+
+func TestOfflineConfirmTimesOut(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.OfflineConfirm = 50 * time.Millisecond })
+	loop := loggedIn(h, alice+"/phone")
+	offline(h, alice+"/phone")
+	eventually(t, "logout when the probe gets no answer", func() bool { _, _, u, _ := loop.counts(); return u == 1 })
+}
+
+func TestServerRestartResendsGatewayPresence(t *testing.T) {
+	h := newHarness(t)
+	loggedIn(h, alice+"/phone")
+	h.gw.Disconnected()
+	h.gw.Connected(context.Background())
+	h.expect("probe", isPresence("probe", alice))
+	online(h, alice+"/phone")
+	h.expect("gateway presence after the reconnect", isPresence("", alice+"/phone"))
+}
+
+// An unavailable presence nobody asked for (no probe pending) does not end
+// the grace after a registration: only the probe's answer may.
+func TestUnsolicitedUnavailableDuringGraceIsIgnored(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PresenceGrace = time.Hour })
+	registerAlice(h)
+	h.in(`<presence type="unavailable" from="alice@example.test" to="sip.example.test"/>`)
+	h.in(`<presence type="subscribed" from="alice@example.test" to="sip.example.test"/>`)
+	h.expect("probe after approval", isPresence("probe", alice))
+	online(h, alice+"/phone")
+	eventually(t, "login on the probe's answer", func() bool { return len(h.sip.allLoops()) == 1 })
+	for _, c := range h.sip.calls() {
+		if c.expires == 0 {
+			t.Fatal("un-REGISTERed on an unsolicited unavailable")
 		}
 	}
 }

@@ -31,11 +31,15 @@ type user struct {
 	reg       Registration    // nil when no registration loop runs
 	regGen    int             // identifies reg; events of older loops are stale
 	regState  RegEvent
-	// resyncing: presence is unknown (link lost, restart); grace ends it.
-	resyncing  bool
-	grace      *time.Timer
-	graceGen   int
-	lastErrMsg string // the last failure text the user was told about
+	// resyncing: presence is unknown (link lost, restart, last resource
+	// gone); the grace timer ends it. resyncRefresh: a user who shows up
+	// gets a fresh REGISTER (after a link loss or restart).
+	resyncing     bool
+	resyncRefresh bool
+	probePending  bool // a probe was sent and no presence has come since
+	grace         *time.Timer
+	graceGen      int
+	lastErrMsg    string // the last failure text the user was told about
 }
 
 func newUser(g *Gateway, j string) *user {
@@ -78,19 +82,49 @@ func phaseOf(s store.RegState) RegPhase {
 	}
 }
 
-// resync forgets the resources (presence is unknown) and starts the grace
-// period at whose end a user who did not reappear is logged out of SIP.
+// resync forgets the resources (presence is unknown: link lost, restart)
+// and starts the presence grace, at whose end a user who did not reappear
+// is logged out of SIP. One who reappears is refreshed on the same binding.
 func (u *user) resync() {
 	clear(u.resources)
+	u.startGrace(u.g.cfg.PresenceGrace, true)
+}
+
+// confirmOffline follows the last resource's unavailable presence: servers
+// may report a replaced session's unavailable after its successor's
+// available, and mobile clients flap. A probe settles it; the answer is
+// usually there in milliseconds, OfflineConfirm bounds the wait.
+func (u *user) confirmOffline() {
+	u.startGrace(u.g.cfg.OfflineConfirm, false)
+	u.probe()
+}
+
+// probe asks the user's server for the user's presence. Until an answer
+// comes, an unavailable presence with no resource known means "offline".
+func (u *user) probe() {
+	u.probePending = true
+	u.g.send(u.ctx, presence("probe", u.g.cfg.Domain, u.jid))
+}
+
+func (u *user) startGrace(d time.Duration, refresh bool) {
 	u.resyncing = true
+	u.resyncRefresh = refresh
 	u.graceGen++
 	gen := u.graceGen
 	if u.grace != nil {
 		u.grace.Stop()
 	}
-	u.grace = time.AfterFunc(u.g.cfg.PresenceGrace, func() {
+	u.grace = time.AfterFunc(d, func() {
 		u.post(func() { u.graceOver(gen) })
 	})
+}
+
+func (u *user) endGrace() {
+	u.resyncing = false
+	u.graceGen++
+	if u.grace != nil {
+		u.grace.Stop()
+	}
 }
 
 func (u *user) graceOver(gen int) {
@@ -99,40 +133,43 @@ func (u *user) graceOver(gen int) {
 	}
 	u.resyncing = false
 	if len(u.resources) == 0 {
-		u.log.Info("user did not come back online within the presence grace: SIP logout")
+		u.log.Info("user did not show up online: SIP logout")
 		u.logout()
 	}
 }
 
-// available records an available resource; the first one logs in.
+// available records an available resource; the first one logs in, and
+// every new one is told the gateway's presence.
 func (u *user) available(full string) {
+	u.probePending = false
+	isNew := !u.resources[full]
 	wasOnline := len(u.resources) > 0
 	u.resources[full] = true
 	if u.account == nil {
 		return
 	}
-	if u.resyncing {
-		u.resyncing = false
-		u.login(true)
-		return
-	}
-	if !wasOnline {
+	switch {
+	case u.resyncing:
+		refresh := u.resyncRefresh
+		u.endGrace()
+		u.login(refresh)
+	case !wasOnline:
 		u.login(false)
-		return
 	}
-	if u.regState.Phase == PhaseRegistered {
-		// A new resource needs the gateway's presence too.
+	if isNew && u.regState.Phase == PhaseRegistered {
 		u.g.send(u.ctx, u.gatewayPresence(full))
 	}
 }
 
-// unavailable drops a resource; the last one logs out. While presence is
-// being resynchronised an unavailable presence with no resource known is
-// the answer to our probe: the user is offline, so the grace ends now.
+// unavailable drops a resource; the last one logs out after a probe. An
+// unavailable presence answering our probe while no resource is known says
+// the user is offline: the grace ends now.
 func (u *user) unavailable(full string) {
-	if u.resyncing && len(u.resources) == 0 && u.account != nil {
-		u.resyncing = false
-		u.log.Info("user is offline after resync: SIP logout")
+	answer := u.probePending
+	u.probePending = false
+	if answer && u.resyncing && len(u.resources) == 0 && u.account != nil {
+		u.endGrace()
+		u.log.Info("user is offline: SIP logout")
 		u.logout()
 		return
 	}
@@ -141,8 +178,8 @@ func (u *user) unavailable(full string) {
 	}
 	delete(u.resources, full)
 	if len(u.resources) == 0 && u.account != nil && !u.resyncing {
-		u.log.Info("last resource went offline: SIP logout")
-		u.logout()
+		u.log.Debug("last resource went offline: probing before SIP logout")
+		u.confirmOffline()
 	}
 }
 

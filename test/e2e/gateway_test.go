@@ -102,6 +102,7 @@ level = "debug"
 
 [registration]
 presence_grace = %q
+offline_confirm = "5s"
 validate_timeout = "5s"
 
 [shutdown]
