@@ -77,7 +77,7 @@ func run(c2s, jid, password, gw, sipAddr, sipPassword, registrar, ulCmd string) 
 	say("   the gateway is online for %s: %q", jid, status.Text)
 
 	say("3. the SIP registrar now has the gateway's contact for %s:", sipAddr)
-	if err := showTable(ctx, ulCmd); err != nil {
+	if err := waitTable(ctx, ulCmd, true); err != nil {
 		return err
 	}
 	say("4. the gateway's status command (XEP-0050) says:")
@@ -96,22 +96,33 @@ func run(c2s, jid, password, gw, sipAddr, sipPassword, registrar, ulCmd string) 
 	if err := c.Presence(ctx, "unavailable", "", "", ""); err != nil {
 		return err
 	}
-	time.Sleep(time.Second)
-	if err := showTable(ctx, ulCmd); err != nil {
+	if err := waitTable(ctx, ulCmd, false); err != nil {
 		return err
 	}
 	say("demo finished: presence-driven SIP registration works end to end")
 	return nil
 }
 
-func showTable(ctx context.Context, ulCmd string) error {
+// waitTable polls the registrar's location table until it does (or does
+// not) hold a gateway contact, then prints it.
+func waitTable(ctx context.Context, ulCmd string, registered bool) error {
 	f := strings.Fields(ulCmd)
-	out, err := exec.CommandContext(ctx, f[0], f[1:]...).CombinedOutput()
-	fmt.Print(indent(string(out)))
-	if err != nil {
-		return fmt.Errorf("%s: %w", ulCmd, err)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, err := exec.CommandContext(ctx, f[0], f[1:]...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %w: %s", ulCmd, err, out)
+		}
+		has := strings.Contains(string(out), "Records: 1")
+		if has == registered || time.Now().After(deadline) {
+			fmt.Print(indent(string(out)))
+			if has != registered {
+				return fmt.Errorf("the registrar's table does not show what it should (registered=%v)", registered)
+			}
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return nil
 }
 
 func indent(s string) string {
