@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/xml"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -150,5 +149,6 @@ type versionQuery struct {
 }
 
 func (g *Gateway) version(ctx context.Context, r *iqRequest) {
-	g.reply(ctx, r.Stanza, versionQuery{Name: "Fargo", Version: g.cfg.Version, OS: runtime.GOOS})
+	// No <os/>: it tells an attacker more than it tells a user (XEP-0092 §4).
+	g.reply(ctx, r.Stanza, versionQuery{Name: "Fargo", Version: g.cfg.Version})
 }
