@@ -144,7 +144,19 @@ func stepServerRestart(t *testing.T, e *env) {
 func stepRemove(t *testing.T, e *env) {
 	c := e.login(t, "alice")
 	e.waitContacts(t, "alice", "alice registered", func(cs []testkit.Contact) bool { n, _ := countOurs(e, cs); return n == 1 })
-	res := e.iq(t, c, "set", e.srv.ComponentDomain, `<query xmlns="jabber:iq:register"><remove/></query>`)
+
+	// Another user's removal acts on that user only (carol has an account too).
+	carol := e.srv.Login(t, "carol")
+	res := e.iq(t, carol, "set", e.srv.ComponentDomain, `<query xmlns="jabber:iq:register"><remove/></query>`)
+	mustResult(t, "carol's own removal", res)
+	if cs, err := e.kam.Contacts(ctxT(t, 5*time.Second), "alice"); err != nil || func() bool { n, _ := countOurs(e, cs); return n != 1 }() {
+		t.Fatalf("carol's removal touched alice's binding: %v %+v", err, cs)
+	}
+	res = e.iq(t, carol, "set", e.srv.ComponentDomain, `<query xmlns="jabber:iq:register"><remove/></query>`)
+	if se := stanza.ParseError(res); se == nil || se.Condition != stanza.RegistrationRequired {
+		t.Fatalf("removal without an account: %s", res.Payload)
+	}
+	res = e.iq(t, c, "set", e.srv.ComponentDomain, `<query xmlns="jabber:iq:register"><remove/></query>`)
 	mustResult(t, "remove", res)
 	e.waitContacts(t, "alice", "binding removed", func(cs []testkit.Contact) bool { n, _ := countOurs(e, cs); return n == 0 })
 	res = e.iq(t, c, "get", e.srv.ComponentDomain, `<query xmlns="jabber:iq:register"/>`)
