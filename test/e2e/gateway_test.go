@@ -129,6 +129,7 @@ func startGateway(t *testing.T, cfg gatewayConfig) *gatewayProc {
 	go func() { g.done <- g.cmd.Wait() }()
 	t.Cleanup(func() {
 		g.stop(t)
+		g.checkNoSecrets(t)
 		if t.Failed() {
 			t.Logf("fargo log:\n%s", g.logs.String())
 		}
@@ -188,6 +189,20 @@ func (g *gatewayProc) stop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		_ = g.cmd.Process.Kill()
 		t.Errorf("fargo did not stop within 20s of SIGTERM\n%s", g.logs.String())
+	}
+}
+
+// secrets are every password and secret the tests give the gateway; its
+// log (at debug level) must contain none of them.
+var secrets = []string{"alicepw", "bobpw", "carolpw", "not-bobs-password", "changed-at-the-provider", "sipsecret"}
+
+func (g *gatewayProc) checkNoSecrets(t *testing.T) {
+	t.Helper()
+	logs := g.logs.String()
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("the gateway's log contains the secret %q", s)
+		}
 	}
 }
 
