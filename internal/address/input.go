@@ -22,7 +22,7 @@ func ParseUserInput(s string) (Remote, error) {
 		return ParseURI(s)
 	}
 	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		return typedUserHost(s[:i], s[i+1:])
+		return fromUserHost(s[:i], s[i+1:])
 	}
 	if s[0] == '+' {
 		n, ok := e164(s)
@@ -32,7 +32,7 @@ func ParseUserInput(s string) (Remote, error) {
 		return Remote{Kind: KindPhone, User: n}, nil
 	}
 	if i := strings.LastIndexByte(s, '%'); i >= 0 {
-		return typedUserHost(s[:i], s[i+1:])
+		return fromUserHost(s[:i], s[i+1:])
 	}
 	if n, ok := dialString(s); ok {
 		return Remote{Kind: KindShort, User: n}, nil
@@ -54,15 +54,4 @@ func hasURIScheme(s string) bool {
 		return true
 	}
 	return false
-}
-
-func typedUserHost(user, host string) (Remote, error) {
-	if user == "" {
-		return Remote{}, malformed("empty user part")
-	}
-	h, err := canonicalHostPort(host, false)
-	if err != nil {
-		return Remote{}, err
-	}
-	return classify(user, h, false)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -161,14 +160,10 @@ func (g *Gateway) commandRegister(ctx context.Context, r *iqRequest, c *commandE
 		return
 	}
 	if c.Form == nil || c.Form.Type != xdata.TypeSubmit {
-		acct, err := g.store.Account(ctx, r.bare)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeWait, stanza.InternalServerError, ""))
+		cur, serr := g.currentAccount(ctx, r.bare)
+		if serr != nil {
+			g.replyError(ctx, r.Stanza, serr)
 			return
-		}
-		var cur *store.Account
-		if err == nil {
-			cur = &acct
 		}
 		sid := g.sessions.open(r.bare, c.Node)
 		g.reply(ctx, r.Stanza, registerStep(sid, cur, ""))

@@ -79,10 +79,7 @@ func TestVersionAndPing(t *testing.T) {
 
 func TestBadIQs(t *testing.T) {
 	h := newHarness(t)
-	cases := []struct {
-		name, raw string
-		cond      stanza.Condition
-	}{
+	cases := []errorCase{
 		{"unknown type", `<iq type="fetch" id="b1" from="alice@example.test/a" to="sip.example.test"><ping xmlns="urn:xmpp:ping"/></iq>`, stanza.BadRequest},
 		{"no payload", `<iq type="get" id="b2" from="alice@example.test/a" to="sip.example.test"/>`, stanza.BadRequest},
 		{"two payloads", `<iq type="get" id="b3" from="alice@example.test/a" to="sip.example.test"><ping xmlns="urn:xmpp:ping"/><ping xmlns="urn:xmpp:ping"/></iq>`, stanza.BadRequest},
@@ -93,14 +90,7 @@ func TestBadIQs(t *testing.T) {
 		{"message to unregistered contact", `<message type="chat" id="b8" from="alice@example.test/a" to="bob\40example.org@sip.example.test"><body>hi</body></message>`, stanza.RegistrationRequired},
 		{"bad presence type", `<presence type="online" id="b9" from="alice@example.test/a" to="sip.example.test"/>`, stanza.BadRequest},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			h.in(tc.raw)
-			id := tc.raw[strings.Index(tc.raw, `id="`)+4:]
-			id = id[:strings.Index(id, `"`)]
-			h.expectError(id, tc.cond)
-		})
-	}
+	runErrorCases(t, h, cases)
 }
 
 func TestErrorsAndResultsAreNeverAnswered(t *testing.T) {
@@ -179,11 +169,7 @@ func TestRegisterLegacyFields(t *testing.T) {
 
 func TestRegisterValidation(t *testing.T) {
 	h := newHarness(t)
-	cases := []struct {
-		name string
-		raw  string
-		cond stanza.Condition
-	}{
+	cases := []errorCase{
 		{"no at sign", registerForm("v1", alice+"/a", "alice", "pw"), stanza.NotAcceptable},
 		{"empty address", registerForm("v2", alice+"/a", "", "pw"), stanza.NotAcceptable},
 		{"bad transport", registerForm("v3", alice+"/a", "alice@sip.example.org", "alicepw", field("sip-transport", "sctp")), stanza.NotAcceptable},
@@ -195,18 +181,29 @@ func TestRegisterValidation(t *testing.T) {
 		{"wrong FORM_TYPE", `<iq type="set" id="v9" from="alice@example.test/a" to="sip.example.test"><query xmlns="jabber:iq:register"><x xmlns="jabber:x:data" type="submit"><field var="FORM_TYPE"><value>urn:nope</value></field></x></query></iq>`, stanza.BadRequest},
 		{"malformed xml inside", `<iq type="set" id="v10" from="alice@example.test/a" to="sip.example.test"><query xmlns="jabber:iq:register"><x xmlns="jabber:x:data" type="submit"><field var="username"><value><![CDATA[a@b]]></value><value/></field></x></query></iq>`, stanza.NotAcceptable},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			h.in(tc.raw)
-			id := tc.raw[strings.Index(tc.raw, `id="`)+4:]
-			id = id[:strings.Index(id, `"`)]
-			h.expectError(id, tc.cond)
-		})
-	}
+	runErrorCases(t, h, cases)
 }
 
 func TestDisallowedDomain(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.AllowedDomains = []string{"other.test"} })
 	h.in(registerForm("x1", alice+"/a", "alice@sip.example.org", "alicepw"))
 	h.expectError("x1", stanza.NotAllowed)
+}
+
+// errorCase is a stanza (with an id attribute) and the error it must get.
+type errorCase struct {
+	name, raw string
+	cond      stanza.Condition
+}
+
+func runErrorCases(t *testing.T, h *harness, cases []errorCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := tc.raw[strings.Index(tc.raw, `id="`)+4:]
+			id = id[:strings.Index(id, `"`)]
+			h.in(tc.raw)
+			h.expectError(id, tc.cond)
+		})
+	}
 }

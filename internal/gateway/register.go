@@ -88,14 +88,10 @@ func (g *Gateway) handleRegister(ctx context.Context, r *iqRequest) {
 // registerForm answers a registration get: the form, pre-filled (password
 // never echoed) and with <registered/> if the user has an account.
 func (g *Gateway) registerForm(ctx context.Context, r *iqRequest) {
-	acct, err := g.store.Account(ctx, r.bare)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeWait, stanza.InternalServerError, ""))
+	cur, serr := g.currentAccount(ctx, r.bare)
+	if serr != nil {
+		g.replyError(ctx, r.Stanza, serr)
 		return
-	}
-	var cur *store.Account
-	if err == nil {
-		cur = &acct
 	}
 	q := registerQuery{Instructions: registerInstructions, Form: accountForm(xdata.TypeForm, cur)}
 	empty := ""
@@ -106,6 +102,20 @@ func (g *Gateway) registerForm(ctx context.Context, r *iqRequest) {
 		q.Username = &addr
 	}
 	g.reply(ctx, r.Stanza, q)
+}
+
+// currentAccount is the account of jid, or nil if it has none.
+func (g *Gateway) currentAccount(ctx context.Context, jid string) (*store.Account, *stanza.Error) {
+	acct, err := g.store.Account(ctx, jid)
+	switch {
+	case err == nil:
+		return &acct, nil
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	default:
+		g.log.Error("read account", "jid", jid, "err", err)
+		return nil, stanza.NewError(stanza.TypeWait, stanza.InternalServerError, "")
+	}
 }
 
 // accountForm builds the registration form, filled from cur when not nil.
