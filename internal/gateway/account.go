@@ -15,6 +15,10 @@ import (
 // The caller answers the request, then calls afterRegister(isNew).
 func (u *user) register(in accountInput) (isNew bool, serr *stanza.Error) {
 	isNew = u.account == nil
+	if wait := u.checkThrottle(); wait > 0 {
+		return false, stanza.Errorf(stanza.TypeWait, stanza.PolicyViolation,
+			"too many refused SIP credentials; try again in %s", wait.Round(time.Second))
+	}
 	a := store.Account{
 		JID: u.jid, SIPAddress: in.SIPAddress, AuthUser: in.AuthUser, Password: in.Password,
 		Registrar: in.Registrar, OutboundProxy: in.Proxy, Transport: store.Transport(in.Transport),
@@ -42,6 +46,7 @@ func (u *user) register(in accountInput) (isNew bool, serr *stanza.Error) {
 	granted, next, err := u.g.sip.Register(ctx, a, binding, u.g.cfg.RegisterExpiry)
 	if err != nil {
 		u.g.stats.validationsFailed.Add(1)
+		u.noteFailedCheck(err)
 		u.log.Info("registration refused: SIP check failed", "aor", a.SIPAddress, "err", errText(err))
 		return false, stanzaError(err)
 	}
@@ -135,5 +140,37 @@ func (u *user) removeAccount() error {
 func (u *user) afterRemove() {
 	for _, typ := range []string{"unsubscribe", "unsubscribed", "unavailable"} {
 		u.g.send(u.ctx, presence(typ, u.g.cfg.Domain, u.jid))
+	}
+}
+
+// Credential checks are REGISTERs at someone's SIP provider: a user may not
+// turn the gateway into a password-guessing machine against it.
+const (
+	maxFailedChecks = 5
+	failedCheckSpan = 15 * time.Minute
+)
+
+// checkThrottle is how long the user must wait before the next check.
+func (u *user) checkThrottle() time.Duration {
+	now := time.Now()
+	recent := u.failedChecks[:0]
+	for _, t := range u.failedChecks {
+		if now.Sub(t) < failedCheckSpan {
+			recent = append(recent, t)
+		}
+	}
+	u.failedChecks = recent
+	if len(recent) < maxFailedChecks {
+		return 0
+	}
+	return failedCheckSpan - now.Sub(recent[0])
+}
+
+// noteFailedCheck counts refused credentials (not timeouts: those are the
+// provider's trouble, not a guess).
+func (u *user) noteFailedCheck(err error) {
+	var se *SIPError
+	if errors.As(err, &se) && se.Kind == SIPAuthFailed {
+		u.failedChecks = append(u.failedChecks, time.Now())
 	}
 }

@@ -207,3 +207,26 @@ func runErrorCases(t *testing.T, h *harness, cases []errorCase) {
 		})
 	}
 }
+
+func TestRefusedCredentialsAreThrottled(t *testing.T) {
+	h := newHarness(t)
+	for i := range maxFailedChecks {
+		id := fmt.Sprintf("t%d", i)
+		h.in(registerForm(id, alice+"/a", "alice@sip.example.org", "guess"))
+		h.expectError(id, stanza.NotAuthorized)
+	}
+	before := len(h.sip.calls())
+	h.in(registerForm("t-last", alice+"/a", "alice@sip.example.org", "alicepw"))
+	e := h.expectError("t-last", stanza.PolicyViolation)
+	if !strings.Contains(e.Text, "try again in") {
+		t.Errorf("throttle text: %q", e.Text)
+	}
+	if len(h.sip.calls()) != before {
+		t.Fatal("a throttled registration still sent a REGISTER")
+	}
+	// Another user is not affected.
+	h.in(registerForm("t-bob", "bob@example.test/a", "bob@sip.example.org", "bobpw"))
+	if r := h.reply("t-bob"); r.Type != "result" {
+		t.Fatalf("bob throttled by alice's guesses: %s", r.Payload)
+	}
+}

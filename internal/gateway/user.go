@@ -39,7 +39,8 @@ type user struct {
 	probePending  bool // a probe was sent and no presence has come since
 	grace         *time.Timer
 	graceGen      int
-	lastErrMsg    string // the last failure text the user was told about
+	lastErrMsg    string      // the last failure text the user was told about
+	failedChecks  []time.Time // refused credential checks, for throttling
 }
 
 func newUser(g *Gateway, j string) *user {
