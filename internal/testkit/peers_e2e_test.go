@@ -16,13 +16,13 @@ import (
 
 func TestProsodyPeer(t *testing.T) {
 	t.Parallel()
-	srv := StartProsody(t, ProsodyConfig{C2SPort: 45222, ComponentPort: 45347, HTTPPort: 45280, HTTPSPort: 45281})
+	srv := StartProsody(t, ProsodyConfig{C2SPort: 24222, ComponentPort: 24347, HTTPPort: 24280, HTTPSPort: 24281})
 	exerciseXMPPServer(t, srv)
 }
 
 func TestEjabberdPeer(t *testing.T) {
 	t.Parallel()
-	srv := StartEjabberd(t, EjabberdConfig{C2SPort: 46222, ComponentPort: 46347, HTTPPort: 46280, DistPort: 46470})
+	srv := StartEjabberd(t, EjabberdConfig{C2SPort: 25222, ComponentPort: 25347, HTTPPort: 25280, DistPort: 25470})
 	exerciseXMPPServer(t, srv)
 }
 
@@ -118,8 +118,8 @@ func TestKamailioPeer(t *testing.T) {
 		algorithm string
 		port      int
 	}{
-		{DigestMD5, 45060},
-		{DigestSHA256, 45064},
+		{DigestMD5, 24060},
+		{DigestSHA256, 24064},
 	} {
 		t.Run(tc.algorithm, func(t *testing.T) {
 			t.Parallel()

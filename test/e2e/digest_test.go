@@ -13,10 +13,10 @@ import (
 // TestSHA256DigestOverTCP registers against a Kamailio that challenges with
 // SHA-256 digest (RFC 8760), over TCP, including a bad-input registration.
 func TestSHA256DigestOverTCP(t *testing.T) {
-	srv := testkit.StartProsody(t, testkit.ProsodyConfig{C2SPort: 37222, ComponentPort: 37347, HTTPPort: 37280, HTTPSPort: 37281})
-	kam := testkit.StartKamailio(t, testkit.KamailioConfig{Port: 37060, Algorithm: testkit.DigestSHA256})
+	srv := testkit.StartProsody(t, testkit.ProsodyConfig{C2SPort: 23222, ComponentPort: 23347, HTTPPort: 23280, HTTPSPort: 23281})
+	kam := testkit.StartKamailio(t, testkit.KamailioConfig{Port: 23060, Algorithm: testkit.DigestSHA256})
 	e := &env{parent: t, srv: srv, kam: kam}
-	e.gwc = gatewayConfig{server: srv, sipPort: 37070, httpPort: 37090, dataDir: t.TempDir(), grace: 10 * time.Second}
+	e.gwc = gatewayConfig{server: srv, sipPort: 23070, httpPort: 23090, dataDir: t.TempDir(), grace: 10 * time.Second}
 	e.gw = startGateway(t, e.gwc)
 
 	c := e.login(t, "alice")

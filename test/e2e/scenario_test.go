@@ -11,19 +11,21 @@ import (
 	"fargo.dev/fargo/internal/testkit"
 )
 
-// ports of one scenario run, distinct per XMPP server.
+// ports of one scenario run, distinct per XMPP server. All fixed ports of
+// the suite sit below 32768, outside Linux's ephemeral range, so no
+// outgoing connection of the same machine can be holding one.
 type ports struct {
 	c2s, component, http, extra, kamailio, sip, metrics int
 }
 
 func TestProsody(t *testing.T) {
-	p := ports{c2s: 35222, component: 35347, http: 35280, extra: 35281, kamailio: 35060, sip: 35070, metrics: 35090}
+	p := ports{c2s: 21222, component: 21347, http: 21280, extra: 21281, kamailio: 21060, sip: 21070, metrics: 21090}
 	srv := testkit.StartProsody(t, testkit.ProsodyConfig{C2SPort: p.c2s, ComponentPort: p.component, HTTPPort: p.http, HTTPSPort: p.extra})
 	runScenario(t, srv, p)
 }
 
 func TestEjabberd(t *testing.T) {
-	p := ports{c2s: 36222, component: 36347, http: 36280, extra: 36470, kamailio: 36060, sip: 36070, metrics: 36090}
+	p := ports{c2s: 22222, component: 22347, http: 22280, extra: 22470, kamailio: 22060, sip: 22070, metrics: 22090}
 	srv := testkit.StartEjabberd(t, testkit.EjabberdConfig{C2SPort: p.c2s, ComponentPort: p.component, HTTPPort: p.http, DistPort: p.extra})
 	runScenario(t, srv, p)
 }
