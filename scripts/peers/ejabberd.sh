@@ -211,14 +211,9 @@ start() {
 # faster than `ejabberdctl stop` + `stopped`, which start two extra VMs and poll every 2 s.
 stop() { stop_pid "$PIDF" ejabberd; }
 
-status() {
-  if running "$PIDF"; then
-    echo "running pid $(cat "$PIDF") node $NODE"
-    show_listen "$(cat "$PIDF")"
-  else
-    echo "stopped"
-    return 1
-  fi
+status_details() {
+  echo "node $NODE"
+  show_listen "$(cat "$PIDF")"
 }
 
 case "${1:-}" in
@@ -229,7 +224,7 @@ restart)
   stop
   start
   ;;
-status) status ;;
+status) peer_status "$PIDF" status_details ;;
 ctl)
   shift
   ctl "$@"

@@ -107,14 +107,8 @@ start() {
 
 stop() { stop_pid "$PIDF" kamailio; }
 
-status() {
-  if running "$PIDF"; then
-    echo "running pid $(cat "$PIDF")"
-    kamcmd -s "$CTL" stats.get_statistics usrloc: | grep -E 'registered_users|location-contacts' || true
-  else
-    echo "stopped"
-    return 1
-  fi
+status_details() {
+  kamcmd -s "$CTL" stats.get_statistics usrloc: | grep -E 'registered_users|location-contacts' || true
 }
 
 # ul [brief] : the location table; the full form has every field of each contact
@@ -143,7 +137,7 @@ restart)
   stop
   start
   ;;
-status) status ;;
+status) peer_status "$PIDF" status_details ;;
 ul) ul "${2:-}" ;;
 adduser)
   shift

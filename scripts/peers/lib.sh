@@ -215,3 +215,15 @@ await_ready() {
   *) abort_start "$pf" "$name" "$name was not ready within $secs s" "$@" ;;
   esac
 }
+
+# peer_status PIDFILE [CMD...] : "running pid N" and CMD's details, or "stopped" (exit 1).
+peer_status() {
+  local pf=$1
+  shift
+  if ! running "$pf"; then
+    echo "stopped"
+    return 1
+  fi
+  echo "running pid $(cat "$pf")"
+  [ $# -eq 0 ] || "$@"
+}

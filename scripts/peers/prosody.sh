@@ -134,15 +134,7 @@ start() {
 
 stop() { stop_pid "$PIDF" prosody; }
 
-status() {
-  if running "$PIDF"; then
-    echo "running pid $(cat "$PIDF")"
-    show_listen "$(cat "$PIDF")"
-  else
-    echo "stopped"
-    return 1
-  fi
-}
+status_details() { show_listen "$(cat "$PIDF")"; }
 
 case "${1:-}" in
 install) install ;;
@@ -152,7 +144,7 @@ restart)
   stop
   start
   ;;
-status) status ;;
+status) peer_status "$PIDF" status_details ;;
 logs) tail -n "${2:-50}" "$RUN/prosody.log" ;;
 *)
   echo "usage: $0 install|start|stop|restart|status|logs [N]" >&2
