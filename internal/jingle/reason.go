@@ -59,7 +59,9 @@ type wireSIPStatus struct {
 
 // MarshalXML writes <reason><cond/><text>…</text><sip-status/></reason>.
 func (r Reason) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	start = xml.StartElement{Name: xml.Name{Local: "reason"}}
+	// Qualified, so a reason inside a JMI element stays in the Jingle
+	// namespace (XEP-0353 reuses XEP-0166's <reason/>).
+	start = xml.StartElement{Name: xml.Name{Space: NS, Local: "reason"}}
 	if err := e.EncodeToken(start); err != nil {
 		return err
 	}

@@ -93,7 +93,8 @@ func Logf(f func(format string, args ...any)) Option { return func(o *options) {
 // Client is a minimal real XMPP c2s client over plain TCP. All methods are
 // safe for concurrent use. Every received stanza is queued for Expect, even
 // the ones the client answered itself (roster pushes, auto-approved
-// subscriptions) so that tests can assert on them; replies to SendIQ are not.
+// subscriptions) so that tests can assert on them; replies to SendIQ are not,
+// nor are the stanzas an OnStanza handler consumed.
 type Client struct {
 	conn net.Conn
 	br   *bufio.Reader
@@ -109,6 +110,8 @@ type Client struct {
 	notify        chan struct{} // closed and replaced whenever queue or err changes
 	pending       map[string]chan *stanza.Stanza
 	autoSubscribe string
+	handlers      []StanzaHandler
+	presenceExt   string // raw XML added to available presence (SetPresenceExtension)
 	streamErr     *StreamError
 	err           error // terminal error, set once the reader has stopped
 
@@ -468,6 +471,30 @@ func (c *Client) SetAutoSubscribe(domain string) {
 	c.mu.Unlock()
 }
 
+// StanzaHandler sees a received stanza before it is queued for Expect and
+// returns true if it consumed it (then it is not queued).
+type StanzaHandler func(*stanza.Stanza) (consumed bool)
+
+// OnStanza adds h to the handlers that see every received stanza except
+// replies to SendIQ and those the client answers itself (roster pushes,
+// auto-approved subscriptions), in arrival order. Handlers run one
+// after the other on the reader goroutine until one consumes the stanza: h
+// may send (Send, SendRaw, Presence) but must not wait for anything the
+// server sends (SendIQ, Expect), which only this goroutine could deliver.
+func (c *Client) OnStanza(h StanzaHandler) {
+	c.mu.Lock()
+	c.handlers = append(c.handlers, h)
+	c.mu.Unlock()
+}
+
+// SetPresenceExtension sets raw XML (e.g. XEP-0115 caps) that Presence adds
+// to every available presence, broadcast or directed; "" removes it.
+func (c *Client) SetPresenceExtension(raw string) {
+	c.mu.Lock()
+	c.presenceExt = raw
+	c.mu.Unlock()
+}
+
 // Send writes one stanza (it gets no id unless it has one).
 func (c *Client) Send(s *stanza.Stanza) error {
 	b, err := s.Marshal()
@@ -532,6 +559,11 @@ func (c *Client) Presence(ctx context.Context, typ, to, show, status string) err
 	}
 	if status != "" {
 		p.WriteString("<status>" + xmlEscape(status) + "</status>")
+	}
+	if typ == "" {
+		c.mu.Lock()
+		p.WriteString(c.presenceExt)
+		c.mu.Unlock()
 	}
 	s := &stanza.Stanza{XMLName: xml.Name{Local: string(stanza.KindPresence)}, Type: typ, To: to, Payload: []byte(p.String())}
 	b, err := s.Marshal()
@@ -760,6 +792,7 @@ func (c *Client) dispatch(s *stanza.Stanza) {
 		}
 	}
 	autoSub := c.autoSubscribe
+	handlers := c.handlers
 	c.mu.Unlock()
 
 	switch {
@@ -769,6 +802,12 @@ func (c *Client) dispatch(s *stanza.Stanza) {
 		_ = c.Send(res)
 	case autoSub != "" && s.Kind() == stanza.KindPresence && s.Type == "subscribe" && jidDomain(s.From) == autoSub:
 		_ = c.Presence(context.Background(), "subscribed", bareJID(s.From), "", "")
+	default:
+		for _, h := range handlers {
+			if h(s) {
+				return
+			}
+		}
 	}
 
 	c.mu.Lock()

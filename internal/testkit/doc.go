@@ -3,7 +3,8 @@
 // the way a user's client does, and the control of the real peers (Prosody,
 // ejabberd, Kamailio) through the scripts in scripts/peers.
 //
-// It may import only the standard library and internal/stanza, and it is
+// It may import only the standard library and tier-0 packages (stanza,
+// jingle, leakcheck in tests), and it is
 // never imported by production code.
 //
 // Peers run on fixed loopback ports chosen by each test, in a run directory
