@@ -49,6 +49,9 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
+	// INVITEs may arrive before the gateway exists; they get 480 until then.
+	var gwForCalls atomic.Pointer[gateway.Gateway]
+	ua.SetIncoming(incomingHook(&gwForCalls))
 	uaCtx, stopUA := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopUA()
 	uaDone := make(chan error, 1)
@@ -68,6 +71,8 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("xmpp: %w", err)
 	}
 	gw = gateway.New(a.gatewayConfig(), link, sipAdapter{ua}, st, a.log.With("subsystem", "gateway"))
+	gw.EnableCalls(link, callAdapter{ua})
+	gwForCalls.Store(gw)
 	if err := gw.Start(ctx); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -170,6 +175,12 @@ func (a *App) gatewayConfig() gateway.Config {
 		OfflineConfirm:       a.cfg.Registration.OfflineConfirm.Duration,
 		AllowedDomains:       a.cfg.Registration.AllowedDomains,
 		UnregisterOnShutdown: a.cfg.Shutdown.Unregister,
+		Calls: gateway.CallConfig{
+			MaxPerUser: a.cfg.Calls.MaxPerUser, MaxTotal: a.cfg.Calls.MaxTotal,
+			RingTimeout:    a.cfg.Calls.RingTimeout.Duration,
+			ProposeTimeout: a.cfg.Calls.ProposeTimeout.Duration,
+			GatherTimeout:  a.cfg.Calls.GatherTimeout.Duration,
+		},
 	}
 }
 

@@ -20,6 +20,16 @@ type Config struct {
 	Log          Log          `toml:"log"`
 	Registration Registration `toml:"registration"`
 	Shutdown     Shutdown     `toml:"shutdown"`
+	Calls        Calls        `toml:"calls"`
+}
+
+// Calls bounds and tunes calls.
+type Calls struct {
+	MaxPerUser     int      `toml:"max_per_user"`
+	MaxTotal       int      `toml:"max_total"`
+	RingTimeout    Duration `toml:"ring_timeout"`
+	ProposeTimeout Duration `toml:"propose_timeout"`
+	GatherTimeout  Duration `toml:"gather_timeout"`
 }
 
 // Component is the XEP-0114 link to the XMPP server.
@@ -119,6 +129,8 @@ func Default() Config {
 		Log:          Log{Level: "info", Format: "text"},
 		Registration: Registration{PresenceGrace: Duration{30 * time.Second}, OfflineConfirm: Duration{10 * time.Second}, ValidateTimeout: Duration{10 * time.Second}},
 		Shutdown:     Shutdown{DrainTimeout: Duration{30 * time.Second}},
+		Calls: Calls{MaxPerUser: 4, MaxTotal: 1000, RingTimeout: Duration{60 * time.Second},
+			ProposeTimeout: Duration{30 * time.Second}, GatherTimeout: Duration{time.Second}},
 	}
 }
 
@@ -222,6 +234,7 @@ func (c *Config) Validate() error {
 	add(positive("registration.offline_confirm", c.Registration.OfflineConfirm, 0))
 	add(positive("registration.validate_timeout", c.Registration.ValidateTimeout, 100*time.Millisecond))
 	add(positive("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 0))
+	add(c.validateCalls())
 	return errors.Join(errs...)
 }
 
@@ -233,4 +246,24 @@ func (c *Config) validateContactHost() error {
 		return fmt.Errorf("sip.contact_host: required when sip.listen (%q) binds every interface: set the address SIP peers reach this gateway at", c.SIP.Listen)
 	}
 	return nil
+}
+
+func (c *Config) validateCalls() error {
+	var errs []error
+	if c.Calls.MaxPerUser < 1 {
+		errs = append(errs, fmt.Errorf("calls.max_per_user: %d, must be at least 1", c.Calls.MaxPerUser))
+	}
+	if c.Calls.MaxTotal < c.Calls.MaxPerUser {
+		errs = append(errs, fmt.Errorf("calls.max_total: %d, must be at least calls.max_per_user (%d)", c.Calls.MaxTotal, c.Calls.MaxPerUser))
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+		min time.Duration
+	}{{"calls.ring_timeout", c.Calls.RingTimeout, time.Second}, {"calls.propose_timeout", c.Calls.ProposeTimeout, time.Second}, {"calls.gather_timeout", c.Calls.GatherTimeout, 0}} {
+		if err := positive(d.key, d.v, d.min); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -23,6 +24,7 @@ type Config struct {
 	OfflineConfirm       time.Duration // bound on the probe that confirms a user went offline
 	AllowedDomains       []string      // XMPP domains that may register; empty: any
 	UnregisterOnShutdown bool          // remove SIP bindings on shutdown instead of keeping them
+	Calls                CallConfig
 }
 
 // Gateway is the XMPP-side product logic. HandleStanza is its entry point
@@ -35,6 +37,12 @@ type Gateway struct {
 	log   *slog.Logger
 	stats stats
 	caps  capsInfo
+	iq    IQSender
+	calls SIPCalls
+
+	contactCapsInfo capsInfo
+	activeCalls     atomic.Int64
+	featureCache    *featureCache
 
 	ctx    context.Context // lifetime of all actors; set by Run
 	cancel context.CancelFunc
@@ -68,7 +76,17 @@ func New(cfg Config, out Sender, sipUA SIP, st store.Store, log *slog.Logger) *G
 		sessions: newCommandSessions(10 * time.Minute),
 	}
 	g.caps = computeCaps(gatewayIdentities, gatewayFeatures)
+	g.contactCapsInfo = computeCaps(contactIdentities, contactFeatures)
+	g.cfg.Calls = cfg.Calls.withDefaults()
+	g.featureCache = newFeatureCache()
 	return g
+}
+
+// EnableCalls gives the gateway what it needs for calls: iq round trips
+// to learn users' client features, and the SIP side's calls. Without it
+// the gateway refuses calls with service-unavailable. Call before Run.
+func (g *Gateway) EnableCalls(iq IQSender, calls SIPCalls) {
+	g.iq, g.calls = iq, calls
 }
 
 // Start loads the registered accounts so their state (and SIP bindings kept

@@ -10,6 +10,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"fargo.dev/fargo/internal/address"
+	"fargo.dev/fargo/internal/jingle"
 	"fargo.dev/fargo/internal/stanza"
 	"fargo.dev/fargo/internal/store"
 )
@@ -93,20 +94,30 @@ func otherType(t string) string {
 	return "get"
 }
 
-// handleContactIQ answers iqs addressed to a SIP contact JID. Contacts are
-// only meaningful to registered users; what they can do beyond that comes
-// with the calls and messaging features.
+// handleContactIQ answers iqs addressed to a SIP contact JID: disco#info
+// (what makes clients offer calls), ping, and Jingle for calls. Only
+// registered users get more than an error.
 func (g *Gateway) handleContactIQ(ctx context.Context, r *iqRequest, to jid.JID) {
-	if _, err := address.FromLocalpart(to.Localpart()); err != nil {
-		g.replyError(ctx, r.Stanza, stanza.Errorf(stanza.TypeModify, stanza.JIDMalformed, "%s is not a SIP address: %v", to.Localpart(), err))
+	if _, ok := g.contactJID(ctx, r.Stanza, to); !ok {
 		return
 	}
-	if _, err := g.store.Account(ctx, r.bare); err != nil {
-		g.replyError(ctx, r.Stanza, accountError(err))
+	if !g.hasAccount(ctx, r.bare) {
+		g.replyError(ctx, r.Stanza, accountError(store.ErrNotFound))
 		return
 	}
-	g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeCancel, stanza.ServiceUnavailable, ""))
+	switch {
+	case r.payload.Space == nsDiscoInfo && r.Type == "get":
+		g.contactDiscoInfo(ctx, r)
+	case r.payload.Space == nsPing && r.Type == "get":
+		g.reply(ctx, r.Stanza)
+	case r.payload.Space == jingle.NS && r.payload.Local == "jingle" && r.Type == "set":
+		g.handleJingle(ctx, r, to)
+	default:
+		g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeCancel, stanza.ServiceUnavailable, ""))
+	}
 }
+
+func remoteOf(to jid.JID) (address.Remote, error) { return address.FromLocalpart(to.Localpart()) }
 
 // accountError maps a failed account lookup to the stanza error the
 // requester sees.

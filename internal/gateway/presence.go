@@ -27,9 +27,10 @@ func (g *Gateway) handlePresence(ctx context.Context, s *stanza.Stanza, from, to
 		full := from.String()
 		switch {
 		case s.Type == "" && from.Resourcepart() != "":
-			u.post(func() { u.available(full) })
+			caps := capsOf(s)
+			u.post(func() { u.available(full); u.setCaps(full, caps) })
 		case s.Type == "unavailable":
-			u.post(func() { u.unavailable(full) })
+			u.post(func() { u.unavailable(full); u.deviceOffline(full) })
 		}
 	case "probe":
 		if u := g.existingUser(bare); u != nil {
@@ -62,24 +63,6 @@ func (g *Gateway) handlePresence(ctx context.Context, s *stanza.Stanza, from, to
 		g.log.Debug("presence error from user's server", "from", s.From, "err", stanza.ParseError(s))
 	default:
 		g.replyError(ctx, s, stanza.Errorf(stanza.TypeModify, stanza.BadRequest, "presence type %q is not defined (RFC 6121 §4.7.1)", s.Type))
-	}
-}
-
-// contactPresence handles presence addressed to a SIP contact JID. Contact
-// presence (SIMPLE) arrives with the presence feature; until then a
-// subscription is refused so clients do not wait for an answer.
-func (g *Gateway) contactPresence(ctx context.Context, s *stanza.Stanza, bare string, to jid.JID) {
-	if _, err := address.FromLocalpart(to.Localpart()); err != nil {
-		g.replyError(ctx, s, stanza.Errorf(stanza.TypeModify, stanza.JIDMalformed, "%s is not a SIP address: %v", to.Localpart(), err))
-		return
-	}
-	switch s.Type {
-	case "subscribe", "probe":
-		typ := "unsubscribed"
-		if s.Type == "probe" {
-			typ = "unavailable"
-		}
-		g.send(ctx, presence(typ, to.String(), bare))
 	}
 }
 
@@ -117,6 +100,9 @@ func (u *user) allGone() {
 // the messaging feature; until it exists the sender gets an error rather
 // than silence.
 func (g *Gateway) handleMessage(ctx context.Context, s *stanza.Stanza, from, to jid.JID) {
+	if to.Localpart() != "" && g.handleContactMessage(ctx, s, from, to) {
+		return
+	}
 	if s.Type == "error" {
 		return
 	}

@@ -10,6 +10,8 @@ type stats struct {
 	registerOK, registerFailed        atomic.Uint64
 	validationsFailed                 atomic.Uint64
 	commands                          atomic.Uint64
+	callsStarted, callsAnswered       atomic.Uint64
+	callsFailed, callsRefused         atomic.Uint64
 }
 
 // Stats is a snapshot of the gateway's counters.
@@ -20,6 +22,9 @@ type Stats struct {
 	ValidationsFailed                 uint64
 	Commands                          uint64
 	Users                             int
+	CallsActive                       int64
+	CallsStarted, CallsAnswered       uint64
+	CallsFailed, CallsRefused         uint64
 }
 
 // Stats returns the current counters.
@@ -32,7 +37,10 @@ func (g *Gateway) Stats() Stats {
 		SIPRegistered: g.stats.registered.Load(),
 		RegisterOK:    g.stats.registerOK.Load(), RegisterFailed: g.stats.registerFailed.Load(),
 		ValidationsFailed: g.stats.validationsFailed.Load(), Commands: g.stats.commands.Load(),
-		Users: n,
+		Users:       n,
+		CallsActive: g.activeCalls.Load(), CallsStarted: g.stats.callsStarted.Load(),
+		CallsAnswered: g.stats.callsAnswered.Load(), CallsFailed: g.stats.callsFailed.Load(),
+		CallsRefused: g.stats.callsRefused.Load(),
 	}
 }
 

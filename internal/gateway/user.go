@@ -39,8 +39,10 @@ type user struct {
 	probePending  bool // a probe was sent and no presence has come since
 	grace         *time.Timer
 	graceGen      int
-	lastErrMsg    string      // the last failure text the user was told about
-	failedChecks  []time.Time // refused credential checks, for throttling
+	lastErrMsg    string            // the last failure text the user was told about
+	failedChecks  []time.Time       // refused credential checks, for throttling
+	calls         map[string]*call  // by Jingle sid / JMI id
+	resCaps       map[string]string // full JID → caps node#ver
 }
 
 func newUser(g *Gateway, j string) *user {
@@ -337,6 +339,7 @@ func (u *user) shutdown(ctx context.Context) {
 	if u.grace != nil {
 		u.grace.Stop()
 	}
+	u.endAllCalls("the gateway is shutting down")
 	if u.reg != nil {
 		if u.g.cfg.UnregisterOnShutdown {
 			if err := u.reg.Unregister(ctx); err != nil {

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
 )
 
 // Config configures a UA. Zero durations take the defaults documented on
@@ -37,6 +39,21 @@ type Config struct {
 	// TLSConfig is used for accounts with transport tls. Nil: system roots,
 	// TLS 1.2 or later, server name from the registrar or proxy host.
 	TLSConfig *tls.Config
+	// InviteTimeout is how long an outbound INVITE waits for a first
+	// response before the call fails with 408 (RFC 3261 Timer B; a
+	// provisional response stops it, after that the callee's proxy bounds
+	// the ringing). sipgo's own Timer B of 32s still applies, so longer
+	// values change nothing. Default 32s.
+	InviteTimeout time.Duration
+	// MinSE is the shortest session interval (RFC 4028 Min-SE) the UA asks
+	// for and accepts; whole seconds. Default 90s, the RFC's floor.
+	MinSE time.Duration
+
+	// Knobs only tests turn; zero takes the RFC values.
+	t1x64        time.Duration                  // 64*T1: wait for the ACK of our 2xx, or the 487 after our CANCEL
+	ringRepeat   time.Duration                  // re-send 180 while unanswered (60s)
+	offerTimeout time.Duration                  // bound of CallHandler.Offer (5s)
+	glareWait    func(owner bool) time.Duration // back-off after 491 (RFC 3261 §14.1)
 }
 
 // Defaults, see Config.
@@ -47,6 +64,11 @@ const (
 	DefaultRetryMax       = 5 * time.Minute
 	DefaultAuthRetryMin   = 5 * time.Minute
 	DefaultAuthRetryMax   = time.Hour
+	DefaultInviteTimeout  = 32 * time.Second
+	DefaultMinSE          = 90 * time.Second
+	// DefaultSessionExpires is the session interval an outbound call asks
+	// for when InviteRequest.SessionExpires is zero (RFC 4028 §4).
+	DefaultSessionExpires = 1800 * time.Second
 )
 
 // withDefaults fills zero fields and checks the rest.
@@ -80,6 +102,17 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.RetryMax, DefaultRetryMax)
 	setDefault(&c.AuthRetryMin, DefaultAuthRetryMin)
 	setDefault(&c.AuthRetryMax, DefaultAuthRetryMax)
+	setDefault(&c.InviteTimeout, DefaultInviteTimeout)
+	setDefault(&c.MinSE, DefaultMinSE)
+	setDefault(&c.t1x64, 64*sipmsg.T1)
+	setDefault(&c.ringRepeat, time.Minute)
+	setDefault(&c.offerTimeout, 5*time.Second)
+	if c.glareWait == nil {
+		c.glareWait = glareWait
+	}
+	if c.MinSE < time.Second || c.MinSE%time.Second != 0 {
+		return c, errors.New("sip: config: MinSE must be whole seconds, at least 1s")
+	}
 	if c.RegisterExpiry < time.Second {
 		return c, errors.New("sip: config: register expiry must be at least 1s")
 	}

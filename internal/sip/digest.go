@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"io"
 	"strings"
 
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -108,11 +110,14 @@ func (ch *challenge) headerName() string {
 }
 
 // answer computes the credentials for one request (RFC 7616 §3.4, SIP
-// flavour: empty body for auth-int, as REGISTER has none). Each call uses the
-// next nonce count.
-func (ch *challenge) answer(method, uri, user, password string) (string, error) {
+// flavour: auth-int hashes the message body, empty for REGISTER). Each call
+// uses the next nonce count.
+func (ch *challenge) answer(method, uri, user, password string, body []byte) (string, error) {
 	ch.nc++
 	o := digest.Options{Method: method, URI: uri, Username: user, Password: password, Count: ch.nc}
+	if len(body) > 0 {
+		o.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	c := ch.c
 	c.Algorithm = ch.base
 	if ch.sess {
@@ -151,4 +156,52 @@ func newCnonce() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
+}
+
+// authState is the digest challenges one chain of requests answers: a
+// REGISTER exchange, an INVITE and its retries, one in-dialog request.
+type authState struct {
+	www, proxy *challenge
+	staleUsed  bool
+}
+
+// take records the challenge of a 401/407 for the next request, or returns
+// why to give up. A second non-stale challenge of the same kind means the
+// credentials just sent were refused; retrying would only lock the account.
+func (a *authState) take(res *sipmsg.Response) (giveUp string) {
+	ch, err := pickChallenge(res)
+	if err != nil {
+		return err.Error()
+	}
+	prev := &a.www
+	if ch.proxy {
+		prev = &a.proxy
+	}
+	if *prev != nil {
+		switch {
+		case !ch.c.Stale:
+			return "credentials rejected"
+		case a.staleUsed:
+			return "nonce stale again"
+		}
+		a.staleUsed = true
+	}
+	*prev = ch
+	return ""
+}
+
+// apply adds credentials for every challenge taken so far to req, whose
+// Request-URI, method and body must be final.
+func (a *authState) apply(req *sipmsg.Request, user, password string) error {
+	for _, ch := range []*challenge{a.proxy, a.www} {
+		if ch == nil {
+			continue
+		}
+		v, err := ch.answer(string(req.Method), req.Recipient.String(), user, password, req.Body())
+		if err != nil {
+			return err
+		}
+		req.AppendHeader(sipmsg.NewHeader(ch.headerName(), v))
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -14,6 +15,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -258,7 +260,7 @@ func (a *authenticator) check(req *sipmsg.Request) *reply {
 		return a.challenge(false)
 	}
 	a.used = append(a.used, *cred)
-	if cred.Response != a.expected(cred) {
+	if cred.Response != a.expected(req, cred) {
 		return a.challenge(false)
 	}
 	if cred.QOP != "" && cred.Nc <= lastNc {
@@ -299,7 +301,8 @@ func (a *authenticator) challenge(stale bool) *reply {
 
 // expected computes the response independently of the code under test for
 // the -sess variants (icholy/digest has none).
-func (a *authenticator) expected(c *digest.Credentials) string {
+func (a *authenticator) expected(req *sipmsg.Request, c *digest.Credentials) string {
+	method := string(req.Method)
 	alg := strings.ToUpper(c.Algorithm)
 	base, sess := strings.CutSuffix(alg, "-SESS")
 	if !sess {
@@ -307,7 +310,11 @@ func (a *authenticator) expected(c *digest.Credentials) string {
 		if c.QOP != "" {
 			chal.QOP = []string{c.QOP}
 		}
-		d, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: c.URI, Username: a.user, Password: a.pass, Cnonce: c.Cnonce, Count: c.Nc})
+		o := digest.Options{Method: method, URI: c.URI, Username: a.user, Password: a.pass, Cnonce: c.Cnonce, Count: c.Nc}
+		if body := req.Body(); len(body) > 0 {
+			o.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		}
+		d, err := digest.Digest(chal, o)
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -324,7 +331,7 @@ func (a *authenticator) expected(c *digest.Credentials) string {
 	}
 	H := func(s string) string { x := h(); x.Write([]byte(s)); return hex.EncodeToString(x.Sum(nil)) }
 	ha1 := H(H(a.user+":"+c.Realm+":"+a.pass) + ":" + c.Nonce + ":" + c.Cnonce)
-	ha2 := H("REGISTER:" + c.URI)
+	ha2 := H(method + ":" + c.URI)
 	return H(fmt.Sprintf("%s:%s:%08x:%s:%s:%s", ha1, c.Nonce, c.Nc, c.Cnonce, c.QOP, ha2))
 }
 

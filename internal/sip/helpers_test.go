@@ -74,6 +74,13 @@ func (b *syncBuffer) String() string {
 // at debug level, and checks at the end that no secret reached the log.
 func startUA(t testing.TB, cfg Config) *UA {
 	t.Helper()
+	return startUAWith(t, cfg, nil)
+}
+
+// startUAWith is startUA with a hook to run between NewUA and Run, where
+// SetIncoming must be called.
+func startUAWith(t testing.TB, cfg Config, setup func(*UA)) *UA {
+	t.Helper()
 	if cfg.ListenAddr == "" {
 		cfg.ListenAddr = "127.0.0.1:0"
 	}
@@ -85,6 +92,9 @@ func startUA(t testing.TB, cfg Config) *UA {
 	ua, err := NewUA(cfg, log, tokens{testToken: true, "tok-bob": true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(ua)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -7,10 +7,9 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
-// What the UA answers to, for Allow and Accept. Calls and messages come in
-// later issues; until then INVITE and MESSAGE get 405 with this list.
+// What the UA accepts, and how long an InboundPolicy may take. Allow is
+// ua.allow(): MESSAGE and, without an incoming-call hook, INVITE get 405.
 const (
-	allowMethods  = "OPTIONS, ACK, CANCEL"
 	acceptTypes   = "application/sdp"
 	policyTimeout = 2 * time.Second
 )
@@ -28,6 +27,9 @@ func (ua *UA) handleRequest(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			ua.log.Error("SIP request handler panicked", "method", string(req.Method), "panic", p)
 		}
 	}()
+	if ua.serveCall(req, tx) {
+		return
+	}
 	if req.IsAck() {
 		return // ACKs to our error responses are absorbed by the transaction; stray ones need no answer
 	}
@@ -35,7 +37,7 @@ func (ua *UA) handleRequest(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
 	res.AppendHeader(sipmsg.NewHeader("Server", ua.cfg.UserAgent))
 	if code == 200 || code == 405 {
-		res.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
+		res.AppendHeader(sipmsg.NewHeader("Allow", ua.allow()))
 	}
 	if code == 200 {
 		res.AppendHeader(sipmsg.NewHeader("Accept", acceptTypes))

@@ -66,8 +66,7 @@ type exchange struct {
 	expires uint32
 	log     *slog.Logger
 
-	www, proxy *challenge // challenges being answered
-	staleUsed  bool
+	auth       authState // challenges being answered
 	minExpUsed bool
 }
 
@@ -101,28 +100,11 @@ func (ex *exchange) run(ctx context.Context, b *Binding) (time.Duration, error) 
 	return 0, fmt.Errorf("%s kept challenging after %d requests", ex.t.peer, maxRequests)
 }
 
-// takeChallenge records the challenge of a 401/407 for the next request. A
-// second non-stale challenge of the same kind means the credentials we just
-// sent were refused; retrying would only lock the account.
+// takeChallenge records the challenge of a 401/407 for the next request.
 func (ex *exchange) takeChallenge(res *sipmsg.Response) error {
-	ch, err := pickChallenge(res)
-	if err != nil {
-		return ex.authError(res, err.Error())
+	if giveUp := ex.auth.take(res); giveUp != "" {
+		return ex.authError(res, giveUp)
 	}
-	prev := &ex.www
-	if ch.proxy {
-		prev = &ex.proxy
-	}
-	if *prev != nil {
-		switch {
-		case !ch.c.Stale:
-			return ex.authError(res, "credentials rejected")
-		case ex.staleUsed:
-			return ex.authError(res, "nonce stale again")
-		}
-		ex.staleUsed = true
-	}
-	*prev = ch
 	return nil
 }
 
@@ -186,21 +168,28 @@ func (ex *exchange) authError(res *sipmsg.Response, detail string) *StatusError 
 	return e
 }
 
-// txError turns a transaction failure into ErrTimeout, ErrClosed, the
-// caller's cancellation, or a transport error naming the peer.
+// txError turns a transaction failure into ErrClosed, the caller's
+// cancellation, ErrTimeout or a transport error naming the peer.
 func (ex *exchange) txError(ctx context.Context, err error) error {
+	return ex.ua.txFailure(ex.parent, ctx, err, ex.t.peer, "register with")
+}
+
+// txFailure turns a transaction failure into ErrClosed, the cancellation of
+// parent (the caller's context), ErrTimeout (ctx bounded the transaction)
+// or a transport error naming the peer. what prefixes a cancellation.
+func (ua *UA) txFailure(parent, ctx context.Context, err error, peer, what string) error {
 	select {
-	case <-ex.ua.stopped:
+	case <-ua.stopped:
 		return ErrClosed
 	default:
 	}
 	switch {
-	case ex.parent.Err() != nil:
-		return fmt.Errorf("register with %s: %w", ex.t.peer, context.Cause(ex.parent))
+	case parent.Err() != nil:
+		return fmt.Errorf("%s %s: %w", what, peer, context.Cause(parent))
 	case ctx.Err() != nil, errors.Is(err, sipmsg.ErrTransactionTimeout):
-		return &timeoutError{peer: ex.t.peer}
+		return &timeoutError{peer: peer}
 	}
-	return &transportError{peer: ex.t.peer, err: err}
+	return &transportError{peer: peer, err: err}
 }
 
 // do runs one client transaction and returns its final response.
@@ -210,6 +199,13 @@ func (ua *UA) do(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, er
 		return nil, err
 	}
 	defer tx.Terminate()
+	return awaitFinal(ctx, tx)
+}
+
+// awaitFinal returns the final response of tx, skipping provisional ones.
+// It leaves tx alive: an INVITE transaction must outlive its final
+// response to absorb retransmissions.
+func awaitFinal(ctx context.Context, tx sipmsg.ClientTransaction) (*sipmsg.Response, error) {
 	for {
 		select {
 		case res := <-tx.Responses():

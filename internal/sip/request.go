@@ -12,16 +12,8 @@ import (
 func (ex *exchange) build(b Binding) (*sipmsg.Request, error) {
 	t, ua := ex.t, ex.ua
 	req := sipmsg.NewRequest(sipmsg.REGISTER, t.ruri)
-	req.SetTransport(t.transport)
-	req.SetDestination(t.dest)
-	if t.transport == "UDP" {
-		// Leave from the listening socket, so the source address the
-		// registrar sees (and answers, and later sends INVITEs to) is the
-		// one in Contact (emiago/sipgo#165). sipgo looks the socket up in
-		// its pool by this local address.
-		ua.sendFrom.Copy(&req.Laddr)
-	}
-	req.AppendHeader(ex.via())
+	ua.address(req, t.transport, t.dest)
+	req.AppendHeader(ua.newVia(t.transport))
 	if t.proxy != nil {
 		route := &sipmsg.RouteHeader{Address: *t.proxy}
 		route.Address.UriParams = sipmsg.HeaderParams{{K: "lr", V: ""}}
@@ -39,32 +31,39 @@ func (ex *exchange) build(b Binding) (*sipmsg.Request, error) {
 	expires := sipmsg.ExpiresHeader(ex.expires)
 	req.AppendHeader(&expires)
 	req.AppendHeader(sipmsg.NewHeader("User-Agent", ua.cfg.UserAgent))
-	for _, ch := range []*challenge{ex.proxy, ex.www} {
-		if ch == nil {
-			continue
-		}
-		v, err := ch.answer(string(sipmsg.REGISTER), t.ruri.String(), t.authUser, t.password)
-		if err != nil {
-			return nil, err
-		}
-		req.AppendHeader(sipmsg.NewHeader(ch.headerName(), v))
-	}
 	req.SetBody(nil)
+	if err := ex.auth.apply(req, t.authUser, t.password); err != nil {
+		return nil, err
+	}
 	return req, nil
 }
 
-// via is our Via with rport (RFC 3581): for UDP, sent-by is the listener
-// (also where the response goes); for TLS, sipgo fills in the connection's
-// own address since we do not listen for TLS.
-func (ex *exchange) via() *sipmsg.ViaHeader {
+// address sets where req goes: its transport and first hop, and for UDP
+// the listening socket to leave from, so the source address peers see (and
+// answer, and registrars later send INVITEs to) is the one in Contact
+// (emiago/sipgo#165). sipgo looks the socket up in its pool by this local
+// address.
+func (ua *UA) address(req *sipmsg.Request, transport, dest string) {
+	req.SetTransport(transport)
+	req.SetDestination(dest)
+	if transport == "UDP" {
+		ua.sendFrom.Copy(&req.Laddr)
+	}
+}
+
+// newVia returns our Via with a new branch and rport (RFC 3581): for UDP
+// and TCP, sent-by is the listener (also where the response goes); for TLS,
+// sipgo fills in the connection's own address since we do not listen for
+// TLS.
+func (ua *UA) newVia(transport string) *sipmsg.ViaHeader {
 	v := &sipmsg.ViaHeader{
 		ProtocolName:    "SIP",
 		ProtocolVersion: "2.0",
-		Transport:       ex.t.transport,
+		Transport:       transport,
 		Params:          sipmsg.HeaderParams{{K: "branch", V: sipmsg.GenerateBranchN(16)}, {K: "rport", V: ""}},
 	}
-	if ex.t.transport != "TLS" {
-		v.Host, v.Port = ex.ua.contactHost, ex.ua.contactPort
+	if transport != "TLS" {
+		v.Host, v.Port = ua.contactHost, ua.contactPort
 	}
 	return v
 }
@@ -73,14 +72,20 @@ func (ex *exchange) via() *sipmsg.ViaHeader {
 // REGISTER adds, refreshes or (N=0) removes.
 func (ex *exchange) contact() *sipmsg.ContactHeader {
 	return &sipmsg.ContactHeader{
-		Address: sipmsg.Uri{
-			Scheme:    "sip",
-			User:      ex.t.token,
-			Host:      ex.ua.contactHost,
-			Port:      ex.ua.contactPort,
-			UriParams: sipmsg.HeaderParams{{K: "transport", V: lowerTransport(ex.t.transport)}},
-		},
-		Params: sipmsg.HeaderParams{{K: "expires", V: strconv.FormatUint(uint64(ex.expires), 10)}},
+		Address: ex.ua.contactURI(ex.t.token, ex.t.transport),
+		Params:  sipmsg.HeaderParams{{K: "expires", V: strconv.FormatUint(uint64(ex.expires), 10)}},
+	}
+}
+
+// contactURI is sip:TOKEN@host:port;transport=x: where requests for the
+// user with that contact token reach us.
+func (ua *UA) contactURI(token, transport string) sipmsg.Uri {
+	return sipmsg.Uri{
+		Scheme:    "sip",
+		User:      token,
+		Host:      ua.contactHost,
+		Port:      ua.contactPort,
+		UriParams: sipmsg.HeaderParams{{K: "transport", V: lowerTransport(transport)}},
 	}
 }
 

@@ -41,7 +41,12 @@ type UA struct {
 	contactHost string
 	contactPort int
 
-	// inflight tracks our inbound handlers so Run can wait for them.
+	incoming func(*IncomingCall) CallHandler // set before Run
+	calls    callTable
+	stats    callStats
+
+	// inflight tracks our inbound handlers and the calls' goroutines so
+	// Run can wait for them.
 	inMu     sync.Mutex
 	inClosed bool
 	inflight sync.WaitGroup
@@ -156,6 +161,7 @@ func (ua *UA) Run(ctx context.Context) error {
 	close(ua.stopped)
 	ln.close()
 	wg.Wait()
+	ua.stopCalls()
 	ua.waitInbound()
 	ua.sua.Close() // terminates transactions, closes pooled connections
 	ua.log.Info("SIP stopped", "addr", ln.addr.String())

@@ -9,6 +9,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestBackoff(t *testing.T) {
@@ -99,7 +100,7 @@ func TestChallengeAnswerCountsNonce(t *testing.T) {
 		t.Fatal("not parsed")
 	}
 	for want := 1; want <= 3; want++ {
-		v, err := ch.answer("REGISTER", "sip:example.org", "alice", testPassword)
+		v, err := ch.answer("REGISTER", "sip:example.org", "alice", testPassword, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,9 +151,13 @@ func TestConfigDefaults(t *testing.T) {
 		RegisterExpiry: time.Hour, RequestTimeout: 32 * time.Second,
 		RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute,
 		AuthRetryMin: 5 * time.Minute, AuthRetryMax: time.Hour,
+		InviteTimeout: 32 * time.Second, MinSE: 90 * time.Second,
 	}
-	if diff := cmp.Diff(want, c); diff != "" {
+	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if c.t1x64 != 32*time.Second || c.ringRepeat != time.Minute || c.offerTimeout != 5*time.Second || c.glareWait == nil {
+		t.Errorf("unexported defaults: t1x64 %v, ringRepeat %v, offerTimeout %v", c.t1x64, c.ringRepeat, c.offerTimeout)
 	}
 	for _, bad := range []Config{
 		{},
@@ -161,6 +166,7 @@ func TestConfigDefaults(t *testing.T) {
 		{ListenAddr: "127.0.0.1:5060", ContactHost: "a b"},
 		{ListenAddr: "127.0.0.1:5060", RetryMin: time.Hour, RetryMax: time.Minute},
 		{ListenAddr: "127.0.0.1:5060", UserAgent: "x\r\nEvil: 1"},
+		{ListenAddr: "127.0.0.1:5060", MinSE: 1500 * time.Millisecond},
 	} {
 		if _, err := NewUA(bad, nil, nil); err == nil {
 			t.Errorf("NewUA(%+v) succeeded", bad)

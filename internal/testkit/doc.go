@@ -1,7 +1,9 @@
 // Package testkit is tier 3 test support for the end-to-end tests: it owns a
 // minimal real XMPP c2s client (Client) that logs in to Prosody or ejabberd
 // the way a user's client does, and the control of the real peers (Prosody,
-// ejabberd, Kamailio) through the scripts in scripts/peers.
+// ejabberd, Kamailio, baresip, SIPp) through the scripts in scripts/peers.
+// Its subpackage media checks the audio of calls (G.711, WAV, tone pitch,
+// an RTP peer); testkit's own code does not import it.
 //
 // It may import only the standard library and tier-0 packages (stanza,
 // jingle, leakcheck in tests), and it is

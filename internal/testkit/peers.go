@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,9 @@ type peer struct {
 	tcpPorts []int
 	udpPorts []int
 	logs     []string // logs to show when a test fails, relative to labRun
+	// startCmd and stopCmd are the script's arguments that start and stop
+	// the peer: "start" and "stop" unless a script runs named instances.
+	startCmd, stopCmd []string
 
 	mu      sync.Mutex
 	running bool
@@ -172,6 +176,8 @@ func newPeer(t testing.TB, name string, env []string, tcpPorts, udpPorts []int, 
 		tcpPorts: tcpPorts,
 		udpPorts: udpPorts,
 		logs:     logs,
+		startCmd: []string{"start"},
+		stopCmd:  []string{"stop"},
 	}
 	t.Cleanup(func() { p.cleanup(t) })
 	return p
@@ -204,6 +210,19 @@ func (p *peer) start(t testing.TB) {
 	if p.running {
 		return
 	}
+	p.requirePorts(t)
+	began := time.Now()
+	out, err := p.run(context.Background(), p.startCmd...)
+	if err != nil {
+		t.Fatalf("%s did not start: %v\n%s", p.name, err, out)
+	}
+	p.running = true
+	t.Logf("%s started in %v (run dir %s)", p.name, time.Since(began).Round(time.Millisecond), p.runDir())
+}
+
+// requirePorts fails the test if one of the peer's ports is taken.
+func (p *peer) requirePorts(t testing.TB) {
+	t.Helper()
 	for _, port := range p.tcpPorts {
 		if !TCPPortFree(port) {
 			t.Fatalf("%s: TCP port 127.0.0.1:%d is taken; pick another port in the test's config", p.name, port)
@@ -214,13 +233,6 @@ func (p *peer) start(t testing.TB) {
 			t.Fatalf("%s: UDP port 127.0.0.1:%d is taken; pick another port in the test's config", p.name, port)
 		}
 	}
-	began := time.Now()
-	out, err := p.run(context.Background(), "start")
-	if err != nil {
-		t.Fatalf("%s did not start: %v\n%s", p.name, err, out)
-	}
-	p.running = true
-	t.Logf("%s started in %v (run dir %s)", p.name, time.Since(began).Round(time.Millisecond), p.runDir())
 }
 
 func (p *peer) stop(t testing.TB) {
@@ -228,7 +240,7 @@ func (p *peer) stop(t testing.TB) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	began := time.Now()
-	out, err := p.run(context.Background(), "stop")
+	out, err := p.run(context.Background(), p.stopCmd...)
 	p.running = false
 	if err != nil {
 		t.Errorf("%s did not stop: %v\n%s", p.name, err, out)
@@ -238,7 +250,7 @@ func (p *peer) stop(t testing.TB) {
 }
 
 func (p *peer) cleanup(t testing.TB) {
-	if out, err := p.run(context.Background(), "stop"); err != nil {
+	if out, err := p.run(context.Background(), p.stopCmd...); err != nil {
 		t.Errorf("%s did not stop: %v\n%s", p.name, err, out)
 	}
 	if t.Failed() {
@@ -264,6 +276,20 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// checkSIPPeer fails the test unless proxy, where a lab SIP peer sends all
+// its requests, is a loopback IP:port, and every port is in range.
+func checkSIPPeer(t testing.TB, name, proxy string, ports ...int) {
+	t.Helper()
+	if ap, err := netip.ParseAddrPort(proxy); err != nil || !ap.Addr().IsLoopback() {
+		t.Fatalf("%s: Proxy %q must be a loopback IP:port", name, proxy)
+	}
+	for _, p := range ports {
+		if p <= 0 || p > 65535 {
+			t.Fatalf("%s: port %d out of range: set the SIP port in the config", name, p)
+		}
+	}
 }
 
 func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

@@ -64,7 +64,11 @@ func TestScriptsDirFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"lib.sh", "prosody.sh", "ejabberd.sh", "kamailio.sh", "kamailio.cfg", "install.sh"} {
+	for _, s := range []string{"lib.sh", "prosody.sh", "ejabberd.sh", "kamailio.sh", "kamailio.cfg", "install.sh",
+		"baresip.sh", "sipp.sh", "sipp/register.xml", "sipp/uas-answer.xml", "sipp/uas-busy.xml", "sipp/uas-decline.xml",
+		"sipp/uas-unavailable.xml", "sipp/uas-noanswer.xml", "sipp/uas-nocodec.xml", "sipp/uas-hold-dtmf.xml",
+		"sipp/uac-busy.xml", "sipp/uac-decline.xml", "sipp/uac-unavailable.xml", "sipp/uac-cancel.xml",
+		"sipp/uac-nocodec.xml", "sipp/uac-answer-hold-dtmf.xml"} {
 		if fi, err := os.Stat(filepath.Join(dir, s)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s/%s is empty or missing (%v)", dir, s, err)
 		}

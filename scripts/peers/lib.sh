@@ -116,6 +116,27 @@ require_free() {
   [ $bad = 0 ] || die "ports busy; choose other ports via the env vars documented in the script"
 }
 
+# check_name NAME : an instance name is a directory below the peer's run dir.
+check_name() {
+  if ! [[ "${1:-}" =~ ^[A-Za-z0-9_.-]+$ ]]; then
+    die "invalid name '${1:-}' (letters, digits, _ . -)"
+  fi
+}
+
+# check_port PORT : a number in 1..65535.
+check_port() {
+  if ! [[ "${1:-}" =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ] || [ "$1" -gt 65535 ]; then
+    die "invalid port '${1:-}'"
+  fi
+}
+
+# check_proxy ADDR : the SIP proxy every request goes to must be a loopback IP literal.
+check_proxy() {
+  if ! [[ "$1" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+$ ]]; then
+    die "SIP_PROXY must be 127.x.y.z:PORT, not '$1'"
+  fi
+}
+
 tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # pid_alive PID : true if PID runs. An exited daemon stays a zombie until init reaps it, which
@@ -167,6 +188,17 @@ wait_until() {
   done
 }
 
+# wait_exit PID TENTHS : wait up to TENTHS tenths of a second for PID to exit; false if it
+# still runs then.
+wait_exit() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    pid_alive "$1" || return 0
+    sleep 0.1
+  done
+  ! pid_alive "$1"
+}
+
 # stop_pid PIDFILE NAME : SIGTERM the recorded pid, wait up to 10 s, then SIGKILL.
 # Only the pid this script recorded is signalled; a missing pidfile is not an error.
 stop_pid() {
@@ -182,11 +214,7 @@ stop_pid() {
   elif pid_alive "$pid"; then
     log "stopping $name pid $pid"
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      pid_alive "$pid" || break
-      sleep 0.1
-    done
-    if pid_alive "$pid"; then
+    if ! wait_exit "$pid" 100; then
       log "$name did not exit within 10 s, SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi
