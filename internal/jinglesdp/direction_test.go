@@ -6,30 +6,30 @@ import (
 	"fargo.dev/fargo/internal/jingle"
 )
 
-// directionRows is the table of protocol-map §3.2.1: senders and the
-// direction attribute an initiator and a responder write for it.
+// directionRows is the table of protocol-map §3.2.1, one row per cell:
+// the direction attribute the author writes for senders.
 var directionRows = []struct {
-	senders             jingle.Senders
-	byInitiator, byResp string
+	senders jingle.Senders
+	author  jingle.Role
+	dir     string
 }{
-	{jingle.SendersBoth, SendRecv, SendRecv},
-	{jingle.SendersInitiator, SendOnly, RecvOnly},
-	{jingle.SendersResponder, RecvOnly, SendOnly},
-	{jingle.SendersNone, Inactive, Inactive},
+	{jingle.SendersBoth, jingle.RoleInitiator, SendRecv},
+	{jingle.SendersBoth, jingle.RoleResponder, SendRecv},
+	{jingle.SendersInitiator, jingle.RoleInitiator, SendOnly},
+	{jingle.SendersInitiator, jingle.RoleResponder, RecvOnly},
+	{jingle.SendersResponder, jingle.RoleInitiator, RecvOnly},
+	{jingle.SendersResponder, jingle.RoleResponder, SendOnly},
+	{jingle.SendersNone, jingle.RoleInitiator, Inactive},
+	{jingle.SendersNone, jingle.RoleResponder, Inactive},
 }
 
 func TestDirectionTable(t *testing.T) {
 	for _, r := range directionRows {
-		for _, c := range []struct {
-			author jingle.Role
-			dir    string
-		}{{jingle.RoleInitiator, r.byInitiator}, {jingle.RoleResponder, r.byResp}} {
-			if got := DirectionFor(r.senders, c.author); got != c.dir {
-				t.Errorf("DirectionFor(%s, %s) = %s, want %s", r.senders, c.author, got, c.dir)
-			}
-			if got := SendersFor(c.dir, c.author); got != r.senders {
-				t.Errorf("SendersFor(%s, %s) = %s, want %s", c.dir, c.author, got, r.senders)
-			}
+		if got := DirectionFor(r.senders, r.author); got != r.dir {
+			t.Errorf("DirectionFor(%s, %s) = %s, want %s", r.senders, r.author, got, r.dir)
+		}
+		if got := SendersFor(r.dir, r.author); got != r.senders {
+			t.Errorf("SendersFor(%s, %s) = %s, want %s", r.dir, r.author, got, r.senders)
 		}
 	}
 	if got := DirectionFor("", jingle.RoleResponder); got != SendRecv {
@@ -40,25 +40,18 @@ func TestDirectionTable(t *testing.T) {
 	}
 }
 
-// TestDirectionThroughSDP runs every §3.2.1 row through ParseSDP and
-// BuildSDP for both authors: the attribute on the wire and the senders
-// read back.
+// TestDirectionThroughSDP runs every §3.2.1 cell through ParseSDP and
+// BuildSDP: the senders read from the attribute, and the attribute
+// written back.
 func TestDirectionThroughSDP(t *testing.T) {
 	for _, r := range directionRows {
-		for _, c := range []struct {
-			author jingle.Role
-			dir    string
-		}{{jingle.RoleInitiator, r.byInitiator}, {jingle.RoleResponder, r.byResp}} {
-			body := sdpOf("v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0.2.1", "t=0 0",
-				"m=audio 4000 RTP/AVP 0", "a="+c.dir)
-			m := mustParse(t, body, c.author, nil)
-			if got := m.Contents[0].Senders; got != r.senders {
-				t.Errorf("a=%s by %s parsed as senders=%s, want %s", c.dir, c.author, got, r.senders)
-			}
-			out := mustBuild(t, m.Contents, nil, c.author, nil)
-			if !containsLine(out, "a="+c.dir) {
-				t.Errorf("senders=%s by %s built without a=%s:\n%s", r.senders, c.author, c.dir, out)
-			}
+		m := mustParse(t, offer("m=audio 4000 RTP/AVP 0", "a="+r.dir), r.author, nil)
+		if got := m.Contents[0].Senders; got != r.senders {
+			t.Errorf("a=%s by %s parsed as senders=%s, want %s", r.dir, r.author, got, r.senders)
+		}
+		out := mustBuild(t, m.Contents, nil, r.author, nil)
+		if !containsLine(out, "a="+r.dir) {
+			t.Errorf("senders=%s by %s built without a=%s:\n%s", r.senders, r.author, r.dir, out)
 		}
 	}
 }

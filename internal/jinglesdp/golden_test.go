@@ -5,7 +5,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -157,5 +156,4 @@ func TestGoldenFilesAreUsed(t *testing.T) {
 	if want := len(sdps) + 5; len(goldens) != want && !*update {
 		t.Errorf("%d golden files, want %d (%d SDP fixtures + 5 builds): remove stale ones", len(goldens), want, len(sdps))
 	}
-	_ = strconv.Itoa
 }

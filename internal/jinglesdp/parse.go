@@ -18,7 +18,8 @@ import (
 // Content names are the a=mid values, else the media type ("audio",
 // "video", "audio-2" for a second audio line), unless names is non-nil:
 // then m-line i is named names[i] (an answer to a Jingle offer must echo
-// the offer's content names). Names are made unique.
+// the offer's content names). Names are made unique. Every content has
+// creator "initiator", the creator of the contents of an initial offer.
 //
 // Session-level ICE and DTLS attributes apply to every m-line that does
 // not override them (RFC 8839 §5.4). An m-line with ICE attributes or

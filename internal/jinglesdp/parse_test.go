@@ -16,6 +16,12 @@ var session = []string{"v=0", "o=- 1 1 IN IP4 192.0.2.1", "s=-", "c=IN IP4 192.0
 
 func offer(lines ...string) []byte { return sdpOf(append(slices.Clone(session), lines...)...) }
 
+// parseOffer parses the session above plus lines, written by the initiator.
+func parseOffer(t *testing.T, lines ...string) *Media {
+	t.Helper()
+	return mustParse(t, offer(lines...), jingle.RoleInitiator, nil)
+}
+
 // TestPayloadTypeRules covers protocol-map §3.3.
 func TestPayloadTypeRules(t *testing.T) {
 	cases := []struct {
@@ -59,7 +65,7 @@ func TestPayloadTypeRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := mustParse(t, offer(c.lines...), jingle.RoleInitiator, nil)
+			m := parseOffer(t, c.lines...)
 			if diff := cmp.Diff(c.want, m.Contents[0].Description.PayloadTypes); diff != "" {
 				t.Errorf("payload types (-want +got):\n%s", diff)
 			}
@@ -72,7 +78,7 @@ func TestPayloadTypeRules(t *testing.T) {
 
 // TestCandidateHygiene covers protocol-map §7 item 25 and §3.5.
 func TestCandidateHygiene(t *testing.T) {
-	m := mustParse(t, offer(
+	m := parseOffer(t,
 		"a=ice-ufrag:sess",
 		"a=ice-pwd:sessionpasswordsessionpwd",
 		"m=audio 4000 RTP/AVP 0",
@@ -87,7 +93,7 @@ func TestCandidateHygiene(t *testing.T) {
 		"m=audio 5000 RTP/AVP 0",
 		"a=ice-ufrag:media",
 		"a=candidate:9 1 udp 2122260223 192.0.2.10 5000 typ host",
-	), jingle.RoleInitiator, nil)
+	)
 	tr := m.Contents[0].Transport
 	if !tr.IsICE() || tr.Ufrag != "sess" || tr.Pwd != "sessionpasswordsessionpwd" {
 		t.Fatalf("session-level ICE not applied: %+v", tr)
@@ -131,7 +137,7 @@ func TestRawUDPTransport(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := mustParse(t, offer(c.lines...), jingle.RoleInitiator, nil)
+			m := parseOffer(t, c.lines...)
 			tr := m.Contents[0].Transport
 			if !tr.IsRawUDP() {
 				t.Fatalf("not raw-UDP: %+v", tr)
@@ -144,7 +150,7 @@ func TestRawUDPTransport(t *testing.T) {
 }
 
 func TestDTLSAndSDES(t *testing.T) {
-	m := mustParse(t, offer(
+	m := parseOffer(t,
 		"a=fingerprint:SHA-1 AA:BB",
 		"a=fingerprint:SHA-256 CC:DD",
 		"a=setup:ActPass",
@@ -153,7 +159,7 @@ func TestDTLSAndSDES(t *testing.T) {
 		"m=audio 5000 UDP/TLS/RTP/SAVPF 0",
 		"a=fingerprint:sha-512 EE:FF",
 		"a=setup:active",
-	), jingle.RoleInitiator, nil)
+	)
 	fps := m.Contents[0].Transport.Fingerprints
 	if len(fps) != 2 || fps[0] != (jingle.Fingerprint{Hash: "sha-256", Setup: "actpass", Value: "CC:DD"}) || fps[1].Hash != "sha-1" {
 		t.Errorf("session fingerprints, sha-256 first: %+v", fps)
@@ -168,10 +174,10 @@ func TestDTLSAndSDES(t *testing.T) {
 }
 
 func TestContentNames(t *testing.T) {
-	m := mustParse(t, offer(
+	m := parseOffer(t,
 		"m=audio 4000 RTP/AVP 0", "m=audio 4002 RTP/AVP 0", "m=video 4004 RTP/AVP 31",
 		"m=audio 4006 RTP/AVP 0", "a=mid:x", "m=audio 4008 RTP/AVP 0", "a=mid:x",
-	), jingle.RoleInitiator, nil)
+	)
 	if got, want := m.Names(), []string{"audio", "audio-2", "video", "x", "x-2"}; !slices.Equal(got, want) {
 		t.Errorf("names %q, want %q", got, want)
 	}
@@ -201,7 +207,7 @@ func TestHold(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := mustParse(t, offer(c.lines...), jingle.RoleInitiator, nil)
+			m := parseOffer(t, c.lines...)
 			if m.Hold != c.hold {
 				t.Errorf("Hold = %v, want %v", m.Hold, c.hold)
 			}
@@ -215,13 +221,13 @@ func TestHold(t *testing.T) {
 }
 
 func TestRejectedLines(t *testing.T) {
-	m := mustParse(t, offer(
+	m := parseOffer(t,
 		"m=audio 4000 RTP/AVP 0",
 		"m=video 0 RTP/AVP 31",
 		"m=message 4004 TCP/MSRP *",
 		"m=audio 4006 TCP/RTP/AVP 0",
 		"m=audio 4008 RTP/AVP abc",
-	), jingle.RoleInitiator, nil)
+	)
 	wantRejected := []bool{false, true, true, true, true}
 	for i, l := range m.Lines {
 		if l.Rejected != wantRejected[i] {

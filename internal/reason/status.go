@@ -1,30 +1,37 @@
 package reason
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
 	"fargo.dev/fargo/internal/jingle"
 )
 
-// FromStatus maps a final response to the gateway's INVITE to the reason
-// the calling XMPP user receives (protocol-map §4.1). The text carries the
-// status line (and the Warning text) so the user sees what the far end said.
+// FromStatus maps the SIP final response to the gateway's INVITE (the XMPP
+// user is the caller) to the reason of the session-terminate it causes
+// (protocol-map §4.1). The text is the status line, "486 Busy Here", with
+// "; <warning text>" appended when the response had a Warning header
+// (RFC 3261 §20.43, warning is the header value). SIPStatus is status.
+//
+// 488 and 606 become incompatible-parameters, refined by the Warning:
+// security-error when its text is about encryption, unsupported-transports
+// for codes 300–302 (network, address or transport protocol). A 2xx is not
+// a failure and maps to success; 487 confirms the gateway's own CANCEL.
 func FromStatus(status int, phrase, warning string) jingle.Reason {
-	if phrase == "" {
-		phrase = Phrase(status)
+	code, wtext := parseWarning(warning)
+	r := jingle.Reason{Condition: statusCondition(status, code, wtext), Text: statusLine(status, phrase), SIPStatus: status}
+	if wtext != "" {
+		r.Text += "; " + wtext
 	}
-	text := strings.TrimSpace(fmt.Sprintf("%d %s", status, phrase))
-	if w := warningText(warning); w != "" {
-		text += "; " + w
-	}
-	return jingle.Reason{Condition: statusCondition(status, warning), Text: text, SIPStatus: status}
+	return r
 }
 
-func statusCondition(status int, warning string) jingle.Condition {
+// statusCondition is the §4.1 table.
+func statusCondition(status, warnCode int, warnText string) jingle.Condition {
 	switch status {
-	case 405, 501, 415:
+	case 401, 407:
+		return jingle.SecurityError // after the digest retry failed
+	case 405, 415, 501:
 		return jingle.UnsupportedApplications
 	case 406:
 		return jingle.IncompatibleParameters
@@ -37,92 +44,84 @@ func statusCondition(status int, warning string) jingle.Condition {
 	case 487:
 		return jingle.Cancel
 	case 488, 606:
-		return warningCondition(warning)
-	case 401, 407:
-		return jingle.SecurityError
+		switch {
+		case aboutCrypto(warnText):
+			return jingle.SecurityError
+		case warnCode >= 300 && warnCode <= 302:
+			return jingle.UnsupportedTransports
+		}
+		return jingle.IncompatibleParameters
 	case 580:
 		return jingle.FailedTransport
 	case 603, 607:
 		return jingle.Decline
 	}
+	if status >= 200 && status < 300 {
+		return jingle.Success
+	}
 	return jingle.GeneralError
 }
 
-// warningCondition refines 488/606 by the RFC 3261 §20.43 warning code:
-// 300–302 transport, 303–307 media/attribute mismatch.
-func warningCondition(warning string) jingle.Condition {
-	code, _, _ := strings.Cut(strings.TrimSpace(warning), " ")
-	switch code {
-	case "300", "301", "302":
-		return jingle.UnsupportedTransports
-	}
-	return jingle.IncompatibleParameters
-}
-
-// warningText is the quoted text of a Warning header value
-// (`399 host "text"`), or the value itself.
-func warningText(w string) string {
-	w = strings.TrimSpace(w)
-	if i := strings.IndexByte(w, '"'); i >= 0 {
-		if j := strings.LastIndexByte(w, '"'); j > i {
-			return clean(w[i+1 : j])
+// aboutCrypto spots a Warning that blames encryption: no warn-code says
+// "crypto", so stacks use 399 or 306/307 with a text.
+func aboutCrypto(text string) bool {
+	t := strings.ToLower(text)
+	for _, w := range []string{"srtp", "crypto", "dtls", "fingerprint", "encrypt", "savp", "sdes", "zrtp"} {
+		if strings.Contains(t, w) {
+			return true
 		}
 	}
-	return clean(w)
+	return false
 }
 
-// clean keeps a header-borne text printable and short.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 200 {
-		s = s[:200]
+// parseWarning reads the first warning-value "<code> <agent> "<text>""
+// (RFC 3261 §20.43). Something else is kept whole as text, code 0.
+func parseWarning(h string) (int, string) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, ""
 	}
-	return strings.TrimSpace(s)
+	codeStr, rest, ok := strings.Cut(h, " ")
+	code, err := strconv.Atoi(codeStr)
+	if !ok || err != nil || code < 300 || code > 399 {
+		return 0, clean(h)
+	}
+	_, quoted, ok := strings.Cut(strings.TrimSpace(rest), " ")
+	if !ok {
+		return code, ""
+	}
+	text, _ := unquote(strings.TrimSpace(quoted))
+	return code, clean(text)
 }
 
-// CalleeStatus maps the callee's Jingle termination before answering to
-// the SIP final response (protocol-map §4.2).
-func CalleeStatus(c jingle.Condition) (int, string) {
+// CalleeStatus maps the XMPP callee's Jingle termination (before it
+// accepted) to the SIP final response for the pending INVITE
+// (protocol-map §4.2). Unknown conditions are 500.
+func CalleeStatus(c jingle.Condition) (status int, phrase string) {
 	switch c {
 	case jingle.Busy, jingle.AlternativeSession:
-		return 486, Phrase(486)
+		status = 486
 	case jingle.Decline:
-		return 603, Phrase(603)
+		status = 603
 	case jingle.Timeout, jingle.Expired, jingle.Gone, jingle.FailedTransport, jingle.ConnectivityError, jingle.Success:
-		return 480, Phrase(480)
+		status = 480
 	case jingle.UnsupportedApplications, jingle.UnsupportedTransports, jingle.IncompatibleParameters, jingle.SecurityError:
-		return 488, Phrase(488)
+		status = 488
 	case jingle.Cancel:
-		return 487, Phrase(487)
+		status = 487
+	default: // failed-application, media-error, general-error, unknown
+		status = 500
 	}
-	return 500, Phrase(500)
+	return status, Phrase(status)
 }
 
-// JMIRejectStatus maps a JMI <reject/>: busy → 486; decline or no reason
-// → 603 (protocol-map §2.3 row 9).
+// JMIRejectStatus maps a JMI <reject/> (XEP-0353 §3.5) to the final
+// response for the pending INVITE: busy is 486; decline, or no reason at
+// all, is 603 (protocol-map §2.3 row 9); any other condition as
+// CalleeStatus.
 func JMIRejectStatus(r *jingle.Reason) (int, string) {
 	if r == nil || r.Condition == "" || r.Condition == jingle.Decline {
 		return 603, Phrase(603)
 	}
 	return CalleeStatus(r.Condition)
-}
-
-// ByeHeader renders the RFC 3326 Reason header for the BYE or CANCEL the
-// gateway sends because of a Jingle reason.
-func ByeHeader(r *jingle.Reason) string {
-	if r == nil || r.Condition == jingle.Success || r.Condition == "" {
-		return `Q.850;cause=16;text="Normal call clearing"`
-	}
-	code, _ := CalleeStatus(r.Condition)
-	text := string(r.Condition)
-	if t := clean(r.Text); t != "" {
-		text += ": " + t
-	}
-	text = strings.NewReplacer(`"`, "'", `\`, "/").Replace(text)
-	return "SIP;cause=" + strconv.Itoa(code) + `;text="` + text + `"`
 }

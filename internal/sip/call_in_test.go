@@ -544,3 +544,120 @@ func TestInboundUnanswered(t *testing.T) {
 	})
 	b.rec.quiet(t, 50*time.Millisecond)
 }
+
+func TestAllowWithHook(t *testing.T) {
+	ua := startCallUA(t, callCfg(), newInbox())
+	client := newTestClient(t)
+	for _, tc := range []struct {
+		method sipmsg.RequestMethod
+		want   int
+	}{
+		{sipmsg.OPTIONS, 200},
+		{sipmsg.MESSAGE, 405},
+	} {
+		req := sipmsg.NewRequest(tc.method, sipmsg.Uri{Scheme: "sip", User: testToken, Host: ua.Addr().Addr().String(), Port: int(ua.Addr().Port())})
+		res, err := client.Do(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != tc.want || hdr(res, "Allow") != allowCalls {
+			t.Errorf("%s: %d, Allow %q", tc.method, res.StatusCode, hdr(res, "Allow"))
+		}
+	}
+}
+
+// TestShutdownWithLiveCalls stops a UA with calls in every state: Run must
+// return promptly, release everything without signalling, and leave no
+// goroutine behind.
+func TestShutdownWithLiveCalls(t *testing.T) {
+	noLeaks(t)
+	b := newInbox()
+	ua, err := NewUA(Config{ListenAddr: "127.0.0.1:0", InviteTimeout: 10 * time.Second}, nil, tokens{testToken: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua.SetIncoming(b.hook)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ua.Run(ctx) }()
+	<-ua.Ready()
+	defer func() {
+		stop()
+		<-done
+	}()
+
+	p := newPeer(t)
+	answered := invite(t, ua, p.udpAddr, "", newRecorder()) // confirmed
+	p.next(t, sipmsg.ACK, wait)
+	raw := newRawPeer(t, ua)
+	pending := invite(t, ua, raw.addr, "", newRecorder()) // no answer at all
+	raw.next(t, sipmsg.INVITE, wait)
+	pc := p.call(t, ua, testToken, "UDP", []byte(offerSDP)) // ringing
+	ringing := b.next(t)
+	if err := ringing.Ring(); err != nil {
+		t.Fatal(err)
+	}
+	pc.response(t, wait)
+	pc2 := p.call(t, ua, testToken, "UDP", []byte(offerSDP)) // answered, no ACK yet
+	unacked := b.next(t)
+	answering := answer(unacked, answerSDP)
+	pc2.final(t, wait)
+	if st := ua.Stats(); st.CallsActive != 4 {
+		t.Errorf("stats %+v", st)
+	}
+
+	start := time.Now()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Run took %v to stop", d)
+	}
+	if err := result(t, answering); !errors.Is(err, ErrClosed) {
+		t.Errorf("Answer during shutdown: %v", err)
+	}
+	for _, c := range []*Call{answered, pending, ringing.Call, unacked.Call} {
+		select {
+		case <-c.Done():
+		default:
+			t.Errorf("call %s not released", c.CallID())
+		}
+	}
+	if _, err := answered.Reinvite(t.Context(), []byte(offer2SDP)); !errors.Is(err, ErrCallEnded) {
+		t.Errorf("Reinvite after shutdown: %v", err)
+	}
+	if err := answered.Hangup(t.Context(), ""); err != nil {
+		t.Errorf("Hangup after shutdown: %v", err)
+	}
+	select {
+	case req := <-p.got:
+		if req.Method == sipmsg.BYE || req.Method == sipmsg.CANCEL {
+			t.Errorf("UA sent %s while stopping", req.Method)
+		}
+	default:
+	}
+	if _, err := ua.Invite(t.Context(), InviteRequest{Account: aliceAt(p.udpAddr, ""), Target: "sip:bob@" + p.udpAddr, SDP: []byte(offerSDP), Handler: newRecorder()}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Invite after shutdown: %v", err)
+	}
+}
+
+func TestCloseOutboundPending(t *testing.T) {
+	noLeaks(t)
+	ua := startUA(t, callCfg())
+	raw := newRawPeer(t, ua)
+	rec := newRecorder()
+	c := invite(t, ua, raw.addr, "", rec)
+	inv := raw.next(t, sipmsg.INVITE, wait)
+	raw.reply(t, inv, 180, "callee", nil)
+	rec.want(t, EventProgress, wait)
+	c.Close()
+	c.Close()
+	if raw.next(t, sipmsg.CANCEL, 300*time.Millisecond) != nil {
+		t.Error("Close sent CANCEL")
+	}
+	rec.quiet(t, 50*time.Millisecond)
+	if st := ua.Stats(); st.CallsActive != 0 || st.CallsFailed != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -231,6 +231,7 @@ func (c *Call) offer(ctx context.Context, method sipmsg.RequestMethod, sdp []byt
 	c.mu.Unlock()
 	defer release()
 	res, tx, err := c.transact(ctx, method, func(req *sipmsg.Request) {
+		req.AppendHeader(sipmsg.NewHeader("Allow", c.ua.allow()))
 		c.timerRequest(req)
 		if sdp != nil {
 			req.AppendHeader(sipmsg.NewHeader("Content-Type", sdpType))

@@ -283,11 +283,17 @@ func (c *Call) onOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 
 	res := c.okResponse(req, answer, interval, weRefresh, hasToken(req, "Supported", "k", supported))
+	// The dialog takes the new state before the 2xx leaves: the peer may
+	// send its next request as soon as it has it.
 	c.mu.Lock()
 	c.d.takeTarget(req)
 	if hasToken(req, "Allow", "", "UPDATE") {
 		c.d.peerUpdate = true
 	}
+	if len(offer) > 0 {
+		c.remoteSDP, c.localSDP = offer, answer
+	}
+	c.armTimer(interval, weRefresh)
 	var ackCh <-chan *sipmsg.Request
 	stop := func() {}
 	if isInvite {
@@ -295,20 +301,14 @@ func (c *Call) onOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	c.mu.Unlock()
 	defer stop()
+	if len(offer) > 0 {
+		// Our answer completes the exchange; only an offerless re-INVITE
+		// waits for the ACK, which carries the answer to our offer.
+		release()
+	}
 	if err := tx.Respond(res); err != nil {
 		c.log.Debug("answer to re-INVITE/UPDATE not sent", "err", err)
 		return
-	}
-	c.mu.Lock()
-	if len(offer) > 0 {
-		c.remoteSDP, c.localSDP = offer, answer
-	}
-	c.armTimer(interval, weRefresh)
-	c.mu.Unlock()
-	if len(offer) > 0 {
-		// The exchange is complete with our answer; only an offerless
-		// re-INVITE waits for the ACK, which carries the answer to ours.
-		release()
 	}
 	if !isInvite {
 		return

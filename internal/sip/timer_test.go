@@ -110,13 +110,14 @@ func TestSessionTimerWeRefresh(t *testing.T) {
 			if tc.update {
 				method = sipmsg.UPDATE
 			}
-			// The peer confirms each refresh with the same interval.
+			// The peer confirms each refresh, leaving the refreshing to the
+			// sender of the refresh (uac of that transaction): us.
 			e.p.handleFunc(method, func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 				var body []byte
 				if method == sipmsg.INVITE {
 					body = []byte(answerSDP)
 				}
-				e.p.respond(req, tx, 200, body, sipmsg.NewHeader("Session-Expires", "2;refresher=uas"), sipmsg.NewHeader("Require", "timer"))
+				e.p.respond(req, tx, 200, body, sipmsg.NewHeader("Session-Expires", "2;refresher=uac"), sipmsg.NewHeader("Require", "timer"))
 			})
 			var last time.Time
 			for i := range 2 {

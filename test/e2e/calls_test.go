@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"math"
-	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -408,6 +406,3 @@ func stepTwoDevices(t *testing.T, e *callEnv) {
 		t.Fatalf("SIPp caller failed (exit %d)\n%s", res.ExitCode, res.Trace)
 	}
 }
-
-var _ = os.Getenv
-var _ = netip.AddrPort{}
