@@ -15,7 +15,7 @@ type Media struct {
 	// Jingle stanza should carry.
 	Contents []jingle.Content
 	// Group is the first a=group (BUNDLE preferred), with mids mapped to
-	// content names.
+	// content names; rejected m-lines are left out.
 	Group *jingle.Group
 	// Lines has what each m-line said that Jingle cannot hold.
 	Lines []MLine

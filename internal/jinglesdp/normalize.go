@@ -47,8 +47,10 @@ type sdpLine struct {
 func normalize(body string) (*normalized, error) {
 	n := &normalized{}
 	session, media := splitSections(body, n)
-	if len(session) == 0 && len(media) == 0 {
-		return nil, errors.New("no SDP lines")
+	if !slices.ContainsFunc(session, func(l sdpLine) bool { return l.typ == 'o' }) {
+		// Without an origin it is not an SDP body gone slightly wrong
+		// but something else: do not invent one.
+		return nil, errors.New("no o= line")
 	}
 	var b strings.Builder
 	n.writeSession(&b, session)
@@ -111,14 +113,9 @@ func (n *normalized) writeSession(b *strings.Builder, lines []sdpLine) {
 }
 
 // fillBefore inserts the mandatory lines that must precede a line of type
-// next and were missing: o= and s= before anything else, t=0 0 before the
-// attributes and media.
+// next and were missing: s=- after o=, t=0 0 before the attributes and
+// media.
 func (n *normalized) fillBefore(b *strings.Builder, seen map[byte]bool, next byte) {
-	if !seen['o'] && next != 'o' {
-		n.warn("inserted a missing o= line")
-		writeLine(b, 'o', "- 0 0 IN IP4 0.0.0.0")
-		seen['o'] = true
-	}
 	if !seen['s'] && next != 's' && next != 'o' {
 		writeLine(b, 's', "-")
 		seen['s'] = true

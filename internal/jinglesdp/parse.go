@@ -171,7 +171,7 @@ var quietAttrs = map[string]bool{
 }
 
 // group maps the first a=group (BUNDLE preferred) to Jingle, translating
-// mids into content names.
+// mids into the names of accepted contents.
 func (p *parser) group() *jingle.Group {
 	if len(p.sess.groups) == 0 {
 		return nil
@@ -190,9 +190,15 @@ func (p *parser) group() *jingle.Group {
 	if len(f) == 0 {
 		return nil
 	}
+	rejected := map[string]bool{}
+	for i, c := range p.m.Contents {
+		rejected[c.Name] = p.m.Lines[i].Rejected
+	}
 	g := &jingle.Group{Semantics: f[0]}
 	for _, mid := range f[1:] {
-		if name, ok := p.mids[mid]; ok {
+		// A rejected m-line leaves its BUNDLE group (RFC 8843), and the
+		// Jingle stanza will not carry its content.
+		if name, ok := p.mids[mid]; ok && !rejected[name] {
 			g.Contents = append(g.Contents, jingle.GroupContent{Name: name})
 		}
 	}

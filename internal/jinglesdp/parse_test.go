@@ -284,7 +284,7 @@ func TestNormaliser(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, body := range []string{"", "hello", "v=0\r\n", "m=audio x RTP/AVP 0\r\n", "v=0\r\nm=audio\r\n"} {
+	for _, body := range []string{"", "hello", "v=0\r\n", "m=audio x RTP/AVP 0\r\n", "v=0\r\nm=audio\r\n", "s=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"} {
 		if _, err := ParseSDP([]byte(body), jingle.RoleInitiator, nil); !errors.Is(err, ErrBadSDP) {
 			t.Errorf("ParseSDP(%q) = %v, want ErrBadSDP", body, err)
 		}
