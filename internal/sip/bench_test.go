@@ -23,3 +23,27 @@ func BenchmarkRegister(b *testing.B) {
 		<-f.seenCh
 	}
 }
+
+// BenchmarkCallSetup measures one outbound call over loopback UDP against
+// an in-process sipgo peer: INVITE, 200, ACK, then our BYE and its 200.
+func BenchmarkCallSetup(b *testing.B) {
+	ua := startUA(b, Config{})
+	p := newPeer(b)
+	rec := newRecorder()
+	r := InviteRequest{Account: aliceAt(p.udpAddr, ""), Target: "sip:bob@" + p.udpAddr, SDP: []byte(offerSDP), Handler: rec}
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := ua.Invite(b.Context(), r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec.want(b, EventAnswered, 5*time.Second)
+		if err := c.Hangup(b.Context(), ""); err != nil {
+			b.Fatal(err)
+		}
+		for range 3 { // INVITE, ACK, BYE
+			<-p.got
+		}
+		c.Close()
+	}
+}

@@ -108,8 +108,7 @@ type Call struct {
 	id       string // Call-ID
 	outbound bool
 	log      *slog.Logger
-	done     chan struct{} // closed when the call ended or was released
-	doneOnce sync.Once
+	done     chan struct{} // closed when the call ended
 
 	// Event delivery, see post.
 	qmu     sync.Mutex
@@ -123,11 +122,12 @@ type Call struct {
 	answered  bool // a dialog was established (stats)
 	d         dialog
 	timer     sessionTimer
-	localSDP  []byte // what answers refreshes
-	remoteSDP []byte // to tell refreshes from new offers
-	offering  bool   // an offer/answer exchange is under way…
-	inOffer   bool   // …and the peer started it
-	offerSeq  uint64 // which exchange holds the slot, see beginOffer
+	localSDP  []byte        // what answers refreshes
+	remoteSDP []byte        // to tell refreshes from new offers
+	offering  bool          // an offer/answer exchange is under way…
+	inOffer   bool          // …and the peer started it
+	offerSeq  uint64        // which exchange holds the slot, see beginOffer
+	offerFree chan struct{} // closed when that exchange ends
 	acks      map[uint32]chan *sipmsg.Request
 
 	out *outCall      // outbound only
@@ -161,31 +161,16 @@ func (c *Call) Done() <-chan struct{} { return c.done }
 // INVITE still unanswered gets 487 so the caller is not left waiting.
 // Idempotent.
 func (c *Call) Close() {
-	c.release()
+	c.end(nil)
 	c.qmu.Lock()
 	c.qclosed, c.queue = true, nil
 	c.qmu.Unlock()
 }
 
-// release ends the call without an event and without signalling.
-func (c *Call) release() {
-	c.mu.Lock()
-	was, answered := c.state, c.answered
-	c.state = stateEnded
-	c.timer.stop()
-	c.mu.Unlock()
-	if was != stateEnded && !answered {
-		c.ua.stats.failed.Add(1)
-	}
-	c.closeDone()
-	c.ua.calls.remove(c)
-}
-
-func (c *Call) closeDone() { c.doneOnce.Do(func() { close(c.done) }) }
-
-// end moves the call to ended, once, queueing final as its last event
-// (nil: the caller queues one later with enqueue, after a BYE). It reports
-// whether this call did it.
+// end moves the call to ended, once: the session timer stops, whatever
+// waits on done wakes, the UA forgets the call. final, if not nil, is
+// queued as the last event; without it the call ends silently or the
+// caller queues one itself. It reports whether this call did it.
 func (c *Call) end(final *Event) bool {
 	c.mu.Lock()
 	if c.state == stateEnded {
@@ -202,23 +187,26 @@ func (c *Call) end(final *Event) bool {
 	if !answered {
 		c.ua.stats.failed.Add(1)
 	}
-	c.closeDone()
+	close(c.done)
 	c.ua.calls.remove(c)
 	return true
 }
 
-// endWithBye ends the call for a local reason, sends BYE (best effort) and
-// then delivers ev.
+// endWithBye ends the call for a local reason: it starts a BYE (best
+// effort, on its own goroutine: a dead peer would hold it for a whole
+// transaction timeout) and delivers ev.
 func (c *Call) endWithBye(ev Event, reasonHeader string) {
 	if !c.end(nil) {
 		return
 	}
 	c.log.Info("SIP call ended", "reason", ev.Reason, "status", ev.Status)
-	ctx, cancel := c.ua.txContext(context.Background())
-	defer cancel()
-	if err := c.sendBye(ctx, reasonHeader); err != nil {
-		c.log.Debug("BYE failed", "err", err)
-	}
+	c.ua.goTracked(func() {
+		ctx, cancel := c.ua.txContext(context.Background())
+		defer cancel()
+		if err := c.sendBye(ctx, reasonHeader); err != nil {
+			c.log.Debug("BYE failed", "err", err)
+		}
+	})
 	c.enqueue(ev)
 }
 

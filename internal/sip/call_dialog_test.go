@@ -74,8 +74,6 @@ func direction(outbound bool) string {
 	return "inbound call"
 }
 
-func sdpHeader() sipmsg.Header { return sipmsg.NewHeader("Content-Type", "application/sdp") }
-
 func TestPeerOffers(t *testing.T) {
 	for _, outbound := range []bool{true, false} {
 		t.Run(direction(outbound), func(t *testing.T) {
@@ -92,7 +90,7 @@ func TestPeerOffers(t *testing.T) {
 			if res.StatusCode != 200 || string(res.Body()) != answer2SD || hdr(res, "Content-Type") != "application/sdp" || hdr(res, "Contact") == "" {
 				t.Fatalf("re-INVITE: %s %q", res.StartLine(), res.Body())
 			}
-			if got := string(<-e.rec.offers); got != offer2SDP {
+			if got := e.rec.offered(t); got != offer2SDP {
 				t.Errorf("Offer got %q", got)
 			}
 			ourSDP, peerSDP = answer2SD, offer2SDP
@@ -118,7 +116,7 @@ func TestPeerOffers(t *testing.T) {
 			if res.StatusCode != 200 || string(res.Body()) != answer2SD {
 				t.Errorf("UPDATE with offer: %s %q", res.StartLine(), res.Body())
 			}
-			if got := string(<-e.rec.offers); got != string(offer3) {
+			if got := e.rec.offered(t); got != string(offer3) {
 				t.Errorf("Offer got %q", got)
 			}
 			select {
@@ -142,7 +140,7 @@ func TestPeerOffers(t *testing.T) {
 				if res.StatusCode != tc.code || hdr(res, "Warning") != tc.warning {
 					t.Errorf("refused offer: %s Warning %q", res.StartLine(), hdr(res, "Warning"))
 				}
-				<-e.rec.offers
+				e.rec.offered(t)
 			}
 			e.rec.quiet(t, 50*time.Millisecond)
 			e.hangup(t)
@@ -315,5 +313,58 @@ func TestUnknownDialog(t *testing.T) {
 		t.Errorf("old CSeq: %d, want 500", res.StatusCode)
 	}
 	e.d.seq += 10
+	e.hangup(t)
+}
+
+func TestPeerGlare(t *testing.T) {
+	noLeaks(t)
+	e := establish(t, callCfg(), true)
+	release := make(chan struct{})
+	e.p.handleFunc(sipmsg.INVITE, func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		<-release // our re-INVITE waits at the peer…
+		e.p.respond(req, tx, 200, []byte(answer2SD))
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.c.Reinvite(t.Context(), []byte(offer2SDP))
+		done <- err
+	}()
+	e.p.next(t, sipmsg.INVITE, wait)
+	// …while the peer sends its own.
+	if res := e.d.do(t, sipmsg.INVITE, []byte(answer2SD)); res.StatusCode != 491 {
+		t.Errorf("peer's re-INVITE during ours: %d, want 491", res.StatusCode)
+	}
+	if res := e.d.do(t, sipmsg.UPDATE, []byte(answer2SD)); res.StatusCode != 491 {
+		t.Errorf("peer's UPDATE with offer during our re-INVITE: %d, want 491", res.StatusCode)
+	}
+	if res := e.d.do(t, sipmsg.UPDATE, nil); res.StatusCode != 200 {
+		t.Errorf("peer's refresh UPDATE during our re-INVITE: %d, want 200", res.StatusCode)
+	}
+	close(release)
+	if err := result(t, done); err != nil {
+		t.Errorf("Reinvite: %v", err)
+	}
+	e.hangup(t)
+}
+
+func TestOfferTimeout(t *testing.T) {
+	noLeaks(t)
+	cfg := callCfg()
+	cfg.offerTimeout = 200 * time.Millisecond
+	e := establish(t, cfg, true)
+	unblock := make(chan struct{})
+	e.rec.onOffer(func([]byte) ([]byte, error) {
+		<-unblock // a handler that hangs
+		return []byte(answer2SD), nil
+	})
+	start := time.Now()
+	if res := e.d.do(t, sipmsg.INVITE, []byte(offer2SDP)); res.StatusCode != 500 {
+		t.Errorf("re-INVITE while the handler hangs: %d, want 500", res.StatusCode)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("answered after %v", d)
+	}
+	close(unblock)
+	e.rec.offered(t)
 	e.hangup(t)
 }

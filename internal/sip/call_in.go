@@ -16,7 +16,9 @@ import (
 // known contact token (InboundPolicy.KnownToken). It must be called before
 // Run. The hook runs on a SIP goroutine and must return quickly; it returns
 // the call's handler, or nil to have the UA answer 480 Temporarily
-// Unavailable. Unknown tokens get 404. Without a hook INVITEs get 405.
+// Unavailable. It may Ring or Reject, but not Answer: Answer waits for the
+// ACK, which that goroutine handles once the hook returned. Unknown tokens
+// get 404. Without a hook INVITEs get 405.
 func (ua *UA) SetIncoming(hook func(ic *IncomingCall) CallHandler) {
 	if ua.started.Load() {
 		panic("sip: SetIncoming called after Run")
@@ -107,7 +109,12 @@ func (ua *UA) newInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) bool {
 	}
 	c := ic.Call
 	if !ua.calls.add(c) {
-		respond(ua, tx, req, 482, "Loop Detected") // RFC 3261 §8.2.2.2: a merged request
+		select {
+		case <-ua.stopped:
+			respond(ua, tx, req, 503, "Service Unavailable")
+		default:
+			respond(ua, tx, req, 482, "Loop Detected") // RFC 3261 §8.2.2.2: a merged request
+		}
 		return true
 	}
 	ua.stats.in.Add(1)
@@ -120,7 +127,8 @@ func (ua *UA) newInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) bool {
 		if err := ic.Reject(480, "Temporarily Unavailable", "", 0); err != nil && !errors.Is(err, ErrCallEnded) {
 			c.log.Debug("480 not sent", "err", err)
 		}
-		c.release()
+		c.end(nil) // if the 480 could not be sent
+
 		return true
 	}
 	c.setHandler(h)

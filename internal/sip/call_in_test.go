@@ -46,6 +46,18 @@ func startCallUA(t testing.TB, cfg Config, b *inbox) *UA {
 	return startUAWith(t, cfg, func(ua *UA) { ua.SetIncoming(b.hook) })
 }
 
+// incoming runs a UA and a peer, and has the peer call the UA with sdp
+// (nil: delayed offer).
+func incoming(t *testing.T, cfg Config, sdp []byte) (*inbox, *UA, *peer, *peerCall, *IncomingCall) {
+	t.Helper()
+	noLeaks(t)
+	b := newInbox()
+	ua := startCallUA(t, cfg, b)
+	p := newPeer(t)
+	pc := p.call(t, ua, testToken, "UDP", sdp)
+	return b, ua, p, pc, b.next(t)
+}
+
 // answer answers ic in the background and returns Answer's result.
 func answer(ic *IncomingCall, sdp string) <-chan error {
 	ch := make(chan error, 1)
@@ -159,12 +171,7 @@ func toTagOf2(res *sipmsg.Response) string {
 }
 
 func TestInboundCancel(t *testing.T) {
-	noLeaks(t)
-	b := newInbox()
-	ua := startCallUA(t, callCfg(), b)
-	p := newPeer(t)
-	pc := p.call(t, ua, testToken, "UDP", []byte(offerSDP))
-	ic := b.next(t)
+	b, ua, _, pc, ic := incoming(t, callCfg(), []byte(offerSDP))
 	if err := ic.Ring(); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +359,7 @@ func TestInboundLoop(t *testing.T) {
 	// The same call forked to us again (a merged request, RFC 3261 §8.2.2.2).
 	again := first.invite.Clone()
 	again.RemoveHeader("Via")
-	tx, err := p.cli.TransactionRequest(t.Context(), again)
+	tx, err := p.cli.TransactionRequest(t.Context(), p.from(again))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,12 +375,7 @@ func TestInboundLoop(t *testing.T) {
 }
 
 func TestInboundDelayedOffer(t *testing.T) {
-	noLeaks(t)
-	b := newInbox()
-	ua := startCallUA(t, callCfg(), b)
-	p := newPeer(t)
-	pc := p.call(t, ua, testToken, "UDP", nil)
-	ic := b.next(t)
+	b, _, _, pc, ic := incoming(t, callCfg(), nil)
 	if ic.Offer() != nil {
 		t.Errorf("offer %q", ic.Offer())
 	}
@@ -394,14 +396,9 @@ func TestInboundDelayedOffer(t *testing.T) {
 }
 
 func TestInboundNoAck(t *testing.T) {
-	noLeaks(t)
-	b := newInbox()
 	cfg := callCfg()
 	cfg.t1x64 = 1200 * time.Millisecond
-	ua := startCallUA(t, cfg, b)
-	p := newPeer(t)
-	pc := p.call(t, ua, testToken, "UDP", []byte(offerSDP))
-	ic := b.next(t)
+	b, _, p, pc, ic := incoming(t, cfg, []byte(offerSDP))
 	start := time.Now()
 	done := answer(ic, answerSDP)
 	retransmitted := make(chan struct{}, 10)
@@ -427,18 +424,10 @@ func TestInboundNoAck(t *testing.T) {
 }
 
 func TestInboundByeOvertakesAck(t *testing.T) {
-	noLeaks(t)
-	b := newInbox()
-	ua := startCallUA(t, callCfg(), b)
-	p := newPeer(t)
-	pc := p.call(t, ua, testToken, "UDP", []byte(offerSDP))
-	ic := b.next(t)
+	b, _, _, pc, ic := incoming(t, callCfg(), []byte(offerSDP))
 	done := answer(ic, answerSDP)
 	ok := pc.final(t, wait)
-	ttag := toTagOf2(ok)
-	d := &peerDialog{p: p, callID: ic.CallID(), local: pc.invite.From().Address, remote: pc.invite.To().Address,
-		localTag: fromTag(pc.invite), remoteTag: ttag, target: ok.Contact().Address, transport: "UDP", seq: 1}
-	if res := d.do(t, sipmsg.BYE, nil); res.StatusCode != 200 {
+	if res := pc.dialog(ok).do(t, sipmsg.BYE, nil); res.StatusCode != 200 {
 		t.Errorf("BYE answered %d", res.StatusCode)
 	}
 	if err := result(t, done); err != nil {
@@ -532,9 +521,7 @@ func TestInboundUnanswered(t *testing.T) {
 		for ringing.StatusCode != 180 {
 			ringing = pc.response(t, wait)
 		}
-		d := &peerDialog{p: p, callID: ic.CallID(), local: pc.invite.From().Address, remote: pc.invite.To().Address,
-			localTag: fromTag(pc.invite), remoteTag: toTagOf2(ringing), target: ringing.Contact().Address, transport: "UDP", seq: 1}
-		if res := d.do(t, sipmsg.BYE, nil); res.StatusCode != 200 {
+		if res := pc.dialog(ringing).do(t, sipmsg.BYE, nil); res.StatusCode != 200 {
 			t.Errorf("BYE answered %d", res.StatusCode)
 		}
 		if res := pc.final(t, wait); res.StatusCode != 487 {
@@ -578,8 +565,12 @@ func TestShutdownWithLiveCalls(t *testing.T) {
 	}
 	ua.SetIncoming(b.hook)
 	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ua.Run(ctx) }()
+	var runErr error
+	done := make(chan struct{})
+	go func() {
+		runErr = ua.Run(ctx)
+		close(done)
+	}()
 	<-ua.Ready()
 	defer func() {
 		stop()
@@ -608,8 +599,9 @@ func TestShutdownWithLiveCalls(t *testing.T) {
 
 	start := time.Now()
 	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	<-done
+	if runErr != nil {
+		t.Fatal(runErr)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("Run took %v to stop", d)
@@ -660,4 +652,28 @@ func TestCloseOutboundPending(t *testing.T) {
 	if st := ua.Stats(); st.CallsActive != 0 || st.CallsFailed != 1 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+func TestHangupBeforeAck(t *testing.T) {
+	b, _, p, pc, ic := incoming(t, callCfg(), []byte(offerSDP))
+	answering := answer(ic, answerSDP)
+	ok := pc.final(t, wait)
+	hungUp := make(chan error, 1)
+	go func() { hungUp <- ic.Hangup(context.Background(), "") }()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case req := <-p.got:
+		t.Fatalf("%s before the ACK (RFC 3261 §15)", req.Method)
+	default:
+	}
+	pc.ack(t, ok, nil)
+	if err := result(t, answering); err != nil {
+		t.Errorf("Answer: %v", err)
+	}
+	if err := result(t, hungUp); err != nil {
+		t.Errorf("Hangup: %v", err)
+	}
+	p.next(t, sipmsg.BYE, wait)
+	b.rec.want(t, EventAnswered, wait)
+	b.rec.quiet(t, 50*time.Millisecond)
 }

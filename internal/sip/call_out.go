@@ -237,7 +237,13 @@ func (c *Call) isCancelled() bool {
 // itself (failure, Close, shutdown) it returns nil.
 func (c *Call) awaitInvite(req *sipmsg.Request) (*sipmsg.Response, sipmsg.ClientTransaction) {
 	ua := c.ua
-	tx, err := ua.cli.TransactionRequest(ua.runCtx, req, prebuilt)
+	if ua.isStopped() {
+		return nil, nil
+	}
+	// The context bounds connection setup (a TCP or TLS dial) only.
+	dialCtx, cancel := context.WithTimeout(ua.runCtx, ua.cfg.InviteTimeout)
+	tx, err := ua.cli.TransactionRequest(dialCtx, req, prebuilt)
+	cancel()
 	if err != nil {
 		c.failTransport(err)
 		return nil, nil
@@ -327,6 +333,9 @@ func timeoutEvent() Event {
 // Request-URI, top Via (so its branch), From, To, Call-ID, CSeq number and
 // Route, plus our Reason header.
 func (c *Call) sendCancel(req *sipmsg.Request) sipmsg.ClientTransaction {
+	if c.ua.isStopped() {
+		return nil
+	}
 	c.out.mu.Lock()
 	reason := c.out.cancelReason
 	c.out.mu.Unlock()
@@ -416,33 +425,38 @@ func (c *Call) takeAnswer(res *sipmsg.Response) {
 }
 
 // strayAnswer ACKs and BYEs a 2xx from another fork of our INVITE (RFC
-// 3261 §13.2.2.4): we keep one dialog. Runs on sipgo's goroutine.
+// 3261 §13.2.2.4): we keep one dialog. Retransmissions of that 2xx get the
+// same ACK again. Runs on sipgo's goroutine.
 func (c *Call) strayAnswer(res *sipmsg.Response) {
 	tag, _ := res.To().Params.Get("tag")
 	o := c.out
 	o.mu.Lock()
 	ack, seen := o.strays[tag]
+	var fork *Call
 	if !seen {
-		if o.strays == nil {
-			o.strays = map[string]*sipmsg.Request{}
-		}
 		c.mu.Lock()
-		fork := &Call{ua: c.ua, id: c.id, log: c.log, d: c.d, done: make(chan struct{})}
+		fork = &Call{ua: c.ua, id: c.id, log: c.log, d: c.d, done: make(chan struct{})}
 		c.mu.Unlock()
 		fork.takeAnswer(res)
 		ack = fork.ackFor(res.CSeq().SeqNo)
+		if o.strays == nil {
+			o.strays = map[string]*sipmsg.Request{}
+		}
 		o.strays[tag] = ack
-		c.ua.goTracked(func() {
-			ctx, cancel := c.ua.txContext(context.Background())
-			defer cancel()
-			if err := fork.sendBye(ctx, ""); err != nil {
-				c.log.Debug("BYE to forked answer failed", "err", err)
-			}
-		})
-		c.log.Info("SIP call answered by a second fork; ending that one")
 	}
 	o.mu.Unlock()
 	if err := c.ua.cli.WriteRequest(ack.Clone(), prebuilt); err != nil {
 		c.log.Debug("ACK to forked answer failed", "err", err)
 	}
+	if fork == nil {
+		return
+	}
+	c.log.Info("SIP call answered by a second fork; ending that one")
+	c.ua.goTracked(func() {
+		ctx, cancel := c.ua.txContext(context.Background())
+		defer cancel()
+		if err := fork.sendBye(ctx, ""); err != nil {
+			c.log.Debug("BYE to forked answer failed", "err", err)
+		}
+	})
 }

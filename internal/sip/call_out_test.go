@@ -492,6 +492,10 @@ func TestForkedAnswers(t *testing.T) {
 		t.Fatalf("first 2xx not ACKed: %v", ack)
 	}
 	rec.want(t, EventAnswered, wait)
+	raw.reply(t, inv, 200, "fork-a", []byte(answerSDP)) // a retransmission: ACKed again
+	if ack := raw.again(t, sipmsg.ACK, wait); ack == nil || toTagOf(ack, "") != "fork-a" {
+		t.Fatalf("retransmitted 2xx not ACKed: %v", ack)
+	}
 	raw.reply(t, inv, 200, "fork-b", []byte(answer2SD))
 	var ackB, byeB *sipmsg.Request
 	if ackB = raw.next(t, sipmsg.ACK, wait); ackB == nil || toTagOf(ackB, "") != "fork-b" {
@@ -587,4 +591,16 @@ func TestOutboundRoute(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCancelAfterAnswer(t *testing.T) {
+	noLeaks(t)
+	e := establish(t, callCfg(), true)
+	e.c.Cancel("Q.850;cause=31")
+	bye := e.p.next(t, sipmsg.BYE, wait)
+	if hdr(bye, "Reason") != "Q.850;cause=31" {
+		t.Errorf("BYE Reason %q", hdr(bye, "Reason"))
+	}
+	<-e.c.Done()
+	e.rec.quiet(t, 100*time.Millisecond) // our own hangup: no event
 }

@@ -64,7 +64,7 @@ func (t *callTable) close() []*Call {
 // is the gateway core's decision, taken before it stops the UA.
 func (ua *UA) stopCalls() {
 	for _, c := range ua.calls.close() {
-		c.release()
+		c.end(nil)
 	}
 }
 

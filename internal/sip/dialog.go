@@ -97,14 +97,15 @@ func (c *Call) newRequest(method sipmsg.RequestMethod, seq uint32) *sipmsg.Reque
 func (c *Call) transact(ctx context.Context, method sipmsg.RequestMethod, build func(*sipmsg.Request)) (*sipmsg.Response, sipmsg.ClientTransaction, error) {
 	var auth authState
 	used422 := false
+	creds := c.d.creds // set when the call was made, never changed
 	for range maxRequests {
 		c.mu.Lock()
 		c.d.localSeq++
 		req := c.newRequest(method, c.d.localSeq)
 		build(req)
 		var err error
-		if cr := c.d.creds; cr != nil {
-			err = auth.apply(req, cr.authUser, cr.password)
+		if creds != nil {
+			err = auth.apply(req, creds.authUser, creds.password)
 		}
 		peer := c.d.peer()
 		c.mu.Unlock()
@@ -116,7 +117,7 @@ func (c *Call) transact(ctx context.Context, method sipmsg.RequestMethod, build 
 			return nil, nil, err
 		}
 		switch code := res.StatusCode; {
-		case (code == 401 || code == 407) && c.d.creds != nil && auth.take(res) == "":
+		case (code == 401 || code == 407) && creds != nil && auth.take(res) == "":
 			continue
 		case code == 422 && !used422 && c.raiseInterval(res):
 			used422 = true
@@ -131,6 +132,9 @@ func (c *Call) transact(ctx context.Context, method sipmsg.RequestMethod, build 
 // the UA's life. Non-INVITE transactions are over when it returns; an
 // INVITE's is left to end by its own timers.
 func (ua *UA) request(ctx context.Context, req *sipmsg.Request, peer string) (*sipmsg.Response, sipmsg.ClientTransaction, error) {
+	if ua.isStopped() {
+		return nil, nil, ErrClosed
+	}
 	tctx, cancel := ua.txContext(ctx)
 	defer cancel()
 	tx, err := ua.cli.TransactionRequest(tctx, req, prebuilt)
@@ -194,6 +198,9 @@ func (c *Call) sendAck(tx sipmsg.ClientTransaction, ack *sipmsg.Request, stray f
 	tmpl := ack.Clone()
 	tx.OnRetransmission(func(res *sipmsg.Response) {
 		if !res.IsSuccess() {
+			return
+		}
+		if c.ua.isStopped() {
 			return
 		}
 		if t, _ := res.To().Params.Get("tag"); t != tag {

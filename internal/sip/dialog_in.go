@@ -222,45 +222,30 @@ func (c *Call) confirm(ack *sipmsg.Request) {
 func (c *Call) onOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	isInvite := req.IsInvite()
 	offer := req.Body()
+	// An UPDATE without body only refreshes the session; it takes no part
+	// in offer/answer.
+	release, no := c.admitOffer(req, isInvite || len(offer) > 0)
+	if no != nil {
+		respond(c.ua, tx, req, no.code, no.reason, no.headers...)
+		return
+	}
+	defer release()
 	c.mu.Lock()
-	switch {
-	case !c.inDialog():
-		// An UPDATE or INVITE before we answered: RFC 3311 §5.2 and RFC
-		// 3261 §14.2 say "not now" with 500 and Retry-After.
-		c.mu.Unlock()
-		respond(c.ua, tx, req, 500, "Server Internal Error", retryAfterHeader())
-		return
-	case !c.checkSeq(req):
-		c.mu.Unlock()
-		respond(c.ua, tx, req, 500, "CSeq Out of Order")
-		return
-	case !isInvite && len(offer) == 0:
-		// An UPDATE without body only refreshes the session; it takes
-		// no part in offer/answer.
-	case c.offering && c.inOffer:
-		c.mu.Unlock()
-		respond(c.ua, tx, req, 500, "Server Internal Error", retryAfterHeader())
-		return
-	case c.offering:
-		c.mu.Unlock()
-		respond(c.ua, tx, req, 491, "Request Pending")
-		return
-	}
-	release := func() {}
-	if isInvite || len(offer) > 0 {
-		release = c.beginOffer(true)
-	}
 	prevRemote, local, prevInterval := c.remoteSDP, c.localSDP, c.timer.interval
 	c.mu.Unlock()
-	defer release()
+	// Refusals free the slot before they leave: the peer may retry at once.
+	refuse := func(code int, reason string, hs ...sipmsg.Header) {
+		release()
+		respond(c.ua, tx, req, code, reason, hs...)
+	}
 
 	if bad := unsupportedRequire(req); len(bad) > 0 {
-		respond(c.ua, tx, req, 420, "Bad Extension", sipmsg.NewHeader("Unsupported", strings.Join(bad, ", ")))
+		refuse(420, "Bad Extension", sipmsg.NewHeader("Unsupported", strings.Join(bad, ", ")))
 		return
 	}
 	interval, weRefresh, tooSmall := uasTimer(req, c.ua.cfg.MinSE, prevInterval)
 	if tooSmall {
-		respond(c.ua, tx, req, 422, "Session Interval Too Small", sipmsg.NewHeader("Min-SE", seconds(c.ua.cfg.MinSE)))
+		refuse(422, "Session Interval Too Small", sipmsg.NewHeader("Min-SE", seconds(c.ua.cfg.MinSE)))
 		return
 	}
 	var answer []byte
@@ -270,14 +255,15 @@ func (c *Call) onOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	case len(offer) == 0:
 		answer = local // offerless re-INVITE: our offer in the 2xx, the answer in the ACK
 	case contentType(req) != sdpType:
-		respond(c.ua, tx, req, 415, "Unsupported Media Type", sipmsg.NewHeader("Accept", sdpType))
+		refuse(415, "Unsupported Media Type", sipmsg.NewHeader("Accept", sdpType))
 		return
 	case sameSession(prevRemote, offer):
 		answer = local // a session refresh (RFC 4028) repeats the last SDP
 	default:
 		var err error
 		if answer, err = c.askOffer(offer); err != nil {
-			c.rejectOffer(req, tx, err)
+			code, reason, hs := c.offerRefusal(err)
+			refuse(code, reason, hs...)
 			return
 		}
 	}
@@ -287,8 +273,8 @@ func (c *Call) onOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	// send its next request as soon as it has it.
 	c.mu.Lock()
 	c.d.takeTarget(req)
-	if hasToken(req, "Allow", "", "UPDATE") {
-		c.d.peerUpdate = true
+	if len(req.GetHeaders("Allow")) > 0 {
+		c.d.peerUpdate = hasToken(req, "Allow", "", "UPDATE")
 	}
 	if len(offer) > 0 {
 		c.remoteSDP, c.localSDP = offer, answer
@@ -326,12 +312,59 @@ func (c *Call) onOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 }
 
+// refusal is a response that turns a request away.
+type refusal struct {
+	code    int
+	reason  string
+	headers []sipmsg.Header
+}
+
+// admitOffer checks that the dialog can take the peer's re-INVITE or
+// UPDATE now and, if it takes part in offer/answer, claims the slot. A
+// slot still held by the peer's own previous exchange is waited for up to
+// T1: a peer sends its next request only after its ACK, but sipgo handles
+// each datagram on its own goroutine, so the ACK may be processed later.
+func (c *Call) admitOffer(req *sipmsg.Request, takesPart bool) (func(), *refusal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for waited := false; ; waited = true {
+		switch {
+		case !c.inDialog():
+			// Before we answered: RFC 3311 §5.2 and RFC 3261 §14.2 say
+			// "not now" with 500 and Retry-After.
+			return nil, &refusal{500, "Server Internal Error", []sipmsg.Header{retryAfterHeader()}}
+		case !c.checkSeq(req):
+			return nil, &refusal{500, "CSeq Out of Order", nil}
+		case !takesPart:
+			return func() {}, nil
+		case c.offering && c.inOffer && !waited:
+			free := c.offerFree
+			c.mu.Unlock()
+			t := time.NewTimer(sipmsg.T1)
+			select {
+			case <-free:
+			case <-t.C:
+			case <-c.done:
+			}
+			t.Stop()
+			c.mu.Lock()
+			continue
+		case c.offering && c.inOffer:
+			return nil, &refusal{500, "Server Internal Error", []sipmsg.Header{retryAfterHeader()}}
+		case c.offering:
+			return nil, &refusal{491, "Request Pending", nil} // glare with ours
+		}
+		return c.beginOffer(true), nil
+	}
+}
+
 // beginOffer claims the dialog's offer/answer slot (RFC 3261 §14, RFC
 // 3311 §5); the returned func releases it, once. c.mu must be held.
 func (c *Call) beginOffer(theirs bool) func() {
 	c.offering, c.inOffer = true, theirs
 	c.offerSeq++
-	seq := c.offerSeq
+	seq, free := c.offerSeq, make(chan struct{})
+	c.offerFree = free
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -340,6 +373,7 @@ func (c *Call) beginOffer(theirs bool) func() {
 				c.offering, c.inOffer = false, false
 			}
 			c.mu.Unlock()
+			close(free)
 		})
 	}
 }
@@ -371,14 +405,13 @@ func (c *Call) okResponse(req *sipmsg.Request, sdp []byte, interval time.Duratio
 	return res
 }
 
-// rejectOffer answers a re-INVITE or UPDATE whose offer the handler
-// refused: a *StatusError's code (its Detail as Warning), else 500.
-func (c *Call) rejectOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction, err error) {
+// offerRefusal turns the handler's refusal of an offer into a response:
+// a *StatusError's code (its Detail as Warning), else 500.
+func (c *Call) offerRefusal(err error) (int, string, []sipmsg.Header) {
 	var se *StatusError
 	if !errors.As(err, &se) || se.Code < 300 || se.Code > 699 {
 		c.log.Warn("offer not answered", "err", err)
-		respond(c.ua, tx, req, 500, "Server Internal Error")
-		return
+		return 500, "Server Internal Error", nil
 	}
 	reason := se.Reason
 	if reason == "" || hasCtl(reason) {
@@ -388,7 +421,7 @@ func (c *Call) rejectOffer(req *sipmsg.Request, tx sipmsg.ServerTransaction, err
 	if se.Detail != "" {
 		hs = append(hs, c.ua.warning(se.Detail))
 	}
-	respond(c.ua, tx, req, se.Code, reason, hs...)
+	return se.Code, reason, hs
 }
 
 // warning is `Warning: 399 <our host> "text"` (RFC 3261 §20.43).

@@ -7,6 +7,14 @@
 // an opaque contact token, so a request that the registrar forwards to that
 // Contact can be mapped back to the user (InboundPolicy).
 //
+// Calls (Call) are INVITE dialogs in either direction: Invite places one,
+// SetIncoming's hook receives new ones (IncomingCall). The UA keeps the
+// dialog on its own, on top of sipgo's transactions rather than its dialog
+// caches: digest and 422 retries, CANCEL (deferred until a provisional
+// response), ACK and 2xx retransmission, route sets, RFC 4028 session
+// timers, refreshes answered without the gateway. What the gateway must
+// decide arrives at its CallHandler, one call's events in order.
+//
 // Tier 1: it owns sockets and goroutines. It may import the standard library,
 // github.com/emiago/sipgo and github.com/icholy/digest, nothing from the XMPP,
 // store or gateway packages. It logs through an injected *slog.Logger (and

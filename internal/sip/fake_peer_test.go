@@ -82,6 +82,18 @@ func (r *recorder) want(t testing.TB, kind EventKind, within time.Duration) Even
 	}
 }
 
+// offered waits for the next offer the handler was asked about.
+func (r *recorder) offered(t testing.TB) string {
+	t.Helper()
+	select {
+	case o := <-r.offers:
+		return string(o)
+	case <-time.After(wait):
+		t.Fatal("handler was not asked about an offer")
+		return ""
+	}
+}
+
 // quiet checks that no event arrives for d.
 func (r *recorder) quiet(t testing.TB, d time.Duration) {
 	t.Helper()
@@ -101,9 +113,9 @@ type peer struct {
 	cli     *sipgo.Client
 	udpAddr string
 	tcpAddr string
-	got     chan *sipmsg.Request  // every request, in arrival order
-	cancels chan *sipmsg.Request  // CANCELs that matched a pending INVITE
-	seen    chan *sipmsg.Response // responses the peer sent to INVITEs
+	udpFrom sipmsg.Addr          // the UDP listener, which UDP requests leave from
+	got     chan *sipmsg.Request // every request, in arrival order
+	cancels chan *sipmsg.Request // CANCELs that matched a pending INVITE
 
 	mu     sync.Mutex
 	on     map[sipmsg.RequestMethod]func(*sipmsg.Request, sipmsg.ServerTransaction)
@@ -136,9 +148,8 @@ func newPeer(t testing.TB) *peer {
 	}
 	p := &peer{
 		t: t, ua: ua, cli: cli,
-		got:     make(chan *sipmsg.Request, 100),
+		got:     make(chan *sipmsg.Request, 1000),
 		cancels: make(chan *sipmsg.Request, 10),
-		seen:    make(chan *sipmsg.Response, 100),
 		on:      map[sipmsg.RequestMethod]func(*sipmsg.Request, sipmsg.ServerTransaction){},
 		tags:    map[string]string{},
 	}
@@ -152,6 +163,8 @@ func newPeer(t testing.TB) *peer {
 		t.Fatal(err)
 	}
 	p.udpAddr, p.tcpAddr = udp.LocalAddr().String(), tcp.Addr().String()
+	la := udp.LocalAddr().(*net.UDPAddr)
+	p.udpFrom = sipmsg.Addr{IP: la.IP, Port: la.Port}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	p.wg.Go(func() { _ = srv.ServeUDP(udp) })
@@ -165,8 +178,43 @@ func newPeer(t testing.TB) *peer {
 		p.cancel()
 		p.wg.Wait()
 		p.ua.Close()
+		p.sweep()
 	})
+	// Requests leave from the listener only once sipgo has it in its pool
+	// (emiago/sipgo#367).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if c, _ := ua.TransportLayer().GetConnection("udp", p.udpAddr); c != nil {
+			_, _ = c.TryClose() // GetConnection took a reference
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("peer's UDP listener not serving")
+		}
+	}
 	return p
+}
+
+// from makes a UDP request leave from the peer's listener, as the UA's do:
+// sipgo's own client sockets are reference counted, and under load one can
+// miss its close (the "UDP ref went negative" of dependencies.md §5.1).
+func (p *peer) from(req *sipmsg.Request) *sipmsg.Request {
+	if strings.EqualFold(req.Transport(), "UDP") {
+		p.udpFrom.Copy(&req.Laddr)
+	}
+	return req
+}
+
+// sweep closes sockets sipgo opens after the peer closed: a message read
+// just before its listener closed is handled later, and sipgo opens a new
+// socket to answer it when the listener is gone (even for an ACK).
+func (p *peer) sweep() {
+	pool := p.ua.TransportLayer().Pool("udp")
+	for range 10 {
+		time.Sleep(5 * time.Millisecond)
+		if pool.Size() > 0 {
+			_ = pool.Clear()
+		}
+	}
 }
 
 // handleFunc sets the peer's behaviour for a method.
@@ -269,9 +317,6 @@ func (p *peer) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code in
 	if err := tx.Respond(res); err != nil {
 		p.t.Logf("peer: %d not sent: %v", code, err)
 	}
-	if req.IsInvite() {
-		p.seen <- res
-	}
 	return res
 }
 
@@ -345,7 +390,7 @@ func (d *peerDialog) do(t testing.TB, m sipmsg.RequestMethod, body []byte, hs ..
 	if m == sipmsg.INVITE && res.IsSuccess() {
 		ack := d.request(sipmsg.ACK, nil)
 		ack.CSeq().SeqNo = req.CSeq().SeqNo
-		if err := d.p.cli.WriteRequest(ack); err != nil {
+		if err := d.p.cli.WriteRequest(d.p.from(ack)); err != nil {
 			t.Fatalf("ACK: %v", err)
 		}
 	}
@@ -358,7 +403,7 @@ func (p *peer) send(t testing.TB, req *sipmsg.Request) *sipmsg.Response {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := p.cli.Do(ctx, req)
+	res, err := p.cli.Do(ctx, p.from(req))
 	if err != nil {
 		t.Fatalf("peer %s: %v", req.Method, err)
 	}
@@ -393,7 +438,7 @@ func (p *peer) call(t testing.TB, ua *UA, user, transport string, sdp []byte, hs
 		req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	}
 	req.SetBody(sdp)
-	tx, err := p.cli.TransactionRequest(context.Background(), req)
+	tx, err := p.cli.TransactionRequest(context.Background(), p.from(req))
 	if err != nil {
 		t.Fatalf("peer INVITE: %v", err)
 	}
@@ -425,19 +470,25 @@ func (pc *peerCall) final(t testing.TB, within time.Duration) *sipmsg.Response {
 	}
 }
 
-// ack ACKs a 2xx (with body, for a delayed offer) and returns the dialog.
-func (pc *peerCall) ack(t testing.TB, res *sipmsg.Response, body []byte) *peerDialog {
-	t.Helper()
+// dialog is the peer's side of the dialog a tagged response to the INVITE
+// (1xx or 2xx) made.
+func (pc *peerCall) dialog(res *sipmsg.Response) *peerDialog {
 	ftag, _ := pc.invite.From().Params.Get("tag")
 	ttag, _ := res.To().Params.Get("tag")
-	d := &peerDialog{
+	return &peerDialog{
 		p: pc.p, callID: pc.invite.CallID().Value(),
 		local: pc.invite.From().Address, remote: pc.invite.To().Address,
 		localTag: ftag, remoteTag: ttag,
 		target: res.Contact().Address, transport: pc.invite.Transport(), seq: 1,
 	}
+}
+
+// ack ACKs a 2xx (with body, for a delayed offer) and returns the dialog.
+func (pc *peerCall) ack(t testing.TB, res *sipmsg.Response, body []byte) *peerDialog {
+	t.Helper()
+	d := pc.dialog(res)
 	ack := d.request(sipmsg.ACK, body)
-	if err := pc.p.cli.WriteRequest(ack); err != nil {
+	if err := pc.p.cli.WriteRequest(pc.p.from(ack)); err != nil {
 		t.Fatalf("ACK: %v", err)
 	}
 	return d
@@ -451,6 +502,7 @@ func (pc *peerCall) cancel(t testing.TB, reason string) *sipmsg.Response {
 	req := sipmsg.NewRequest(sipmsg.CANCEL, inv.Recipient)
 	req.SetTransport(inv.Transport())
 	req.SetDestination(inv.Destination())
+	req.Laddr = inv.Laddr
 	req.AppendHeader(sipmsg.HeaderClone(inv.Via()))
 	req.AppendHeader(sipmsg.HeaderClone(inv.From()))
 	req.AppendHeader(sipmsg.HeaderClone(inv.To()))
@@ -493,6 +545,17 @@ func newRawPeer(t testing.TB, ua *UA) *rawPeer {
 // other messages skipped); nil if none came within.
 func (r *rawPeer) next(t testing.TB, m sipmsg.RequestMethod, within time.Duration) *sipmsg.Request {
 	t.Helper()
+	return r.read(t, m, within, true)
+}
+
+// again is next without skipping retransmissions.
+func (r *rawPeer) again(t testing.TB, m sipmsg.RequestMethod, within time.Duration) *sipmsg.Request {
+	t.Helper()
+	return r.read(t, m, within, false)
+}
+
+func (r *rawPeer) read(t testing.TB, m sipmsg.RequestMethod, within time.Duration, dedupe bool) *sipmsg.Request {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	buf := make([]byte, 65535)
 	for {
@@ -511,7 +574,7 @@ func (r *rawPeer) next(t testing.TB, m sipmsg.RequestMethod, within time.Duratio
 		}
 		branch, _ := req.Via().Params.Get("branch")
 		key := string(req.Method) + branch
-		if r.seen[key] {
+		if r.seen[key] && dedupe {
 			continue
 		}
 		r.seen[key] = true

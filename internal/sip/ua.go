@@ -87,7 +87,10 @@ func (ua *UA) newStack() error {
 	sua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(ua.cfg.UserAgent),
 		sipgo.WithUserAgenTLSConfig(tlsConf),
-		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerLogger(sl)),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sipmsg.WithTransportLayerLogger(sl),
+			sipmsg.WithTransportLayerReadFilter(ua.dropWhenStopped),
+		),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sipmsg.WithTransactionLayerLogger(sl),
 			// Late retransmissions of responses whose transaction is over
@@ -157,15 +160,40 @@ func (ua *UA) Run(ctx context.Context) error {
 	<-ctx.Done()
 
 	// Mark the UA stopped first, so requests that fail while it shuts
-	// down report ErrClosed rather than a transport error.
+	// down report ErrClosed rather than a transport error, and what still
+	// arrives is dropped unread.
 	close(ua.stopped)
-	ln.close()
-	wg.Wait()
+	// Our own goroutines end while the listeners are still open: a
+	// request or response sent after a listener closed would make sipgo
+	// open a fresh socket in its place, which nothing would close.
 	ua.stopCalls()
 	ua.waitInbound()
+	ln.close()
+	wg.Wait()
 	ua.sua.Close() // terminates transactions, closes pooled connections
 	ua.log.Info("SIP stopped", "addr", ln.addr.String())
 	return nil
+}
+
+// dropWhenStopped is sipgo's read filter: once Run is stopping, incoming
+// messages start no more work.
+func (ua *UA) dropWhenStopped(_ sipmsg.TransportReadProps, data []byte) ([]byte, error) {
+	select {
+	case <-ua.stopped:
+		return nil, nil
+	default:
+		return data, nil
+	}
+}
+
+// isStopped reports whether Run is stopping: no request may start then.
+func (ua *UA) isStopped() bool {
+	select {
+	case <-ua.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 // contactFor derives the Contact/Via host and port from the configuration
