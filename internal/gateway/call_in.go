@@ -58,7 +58,7 @@ func (u *user) ringIn(c *call, ic SIPIncoming) {
 		if len(u.calls) < u.g.cfg.Calls.MaxPerUser {
 			status, phrase = 503, "Service Unavailable"
 		}
-		c.rejectRaw(status, phrase, serr.Text)
+		c.sendReject(status, phrase, serr.Text)
 		return
 	}
 	if !c.takeOffer(ic.Offer()) {
@@ -160,17 +160,17 @@ func groupOf(cs []jingle.Content, semantics string) *jingle.Group {
 
 // reject refuses the INVITE and forgets the call.
 func (c *call) reject(status int, phrase, warning string) {
-	c.rejectRaw(status, phrase, warning)
+	c.sendReject(status, phrase, warning)
 	c.close()
 }
 
-func (c *call) rejectRaw(status int, phrase, warning string) {
+// sendReject answers the INVITE with a final error; the caller decides
+// what becomes of the call.
+func (c *call) sendReject(status int, phrase, warning string) {
 	c.log.Info("incoming call refused", "status", status, "why", warning)
 	if err := c.in.Reject(status, phrase, warning, 0); err != nil {
 		c.log.Debug("reject INVITE", "err", err)
 	}
-	c.state = stateEnded
-	c.disarm()
 }
 
 // discoverDevices learns what the user's online devices can do (caps,
@@ -269,11 +269,8 @@ func (c *call) noAnswer() {
 	if c.state != stateCalling {
 		return
 	}
-	r := jingle.NewReason(jingle.Timeout, fmt.Sprintf("no answer within %s", c.u.g.cfg.Calls.RingTimeout))
-	c.rejectRaw(480, "Temporarily Unavailable", "no answer")
-	c.state = stateCalling // tellUser needs the ringing state
-	c.tellUser(r)
-	c.close()
+	// hangupSIP answers an unanswered INVITE with 480 for a timeout.
+	c.end(jingle.NewReason(jingle.Timeout, fmt.Sprintf("no answer within %s", c.u.g.cfg.Calls.RingTimeout)))
 }
 
 // deviceJMI handles JMI from the user's devices for an incoming call.
@@ -293,8 +290,7 @@ func (c *call) deviceJMI(from string, m *jingle.JMI) {
 	case jingle.JMIReject:
 		status, phrase := reason.JMIRejectStatus(m.Reason)
 		c.log.Info("user rejected the call", "status", status)
-		c.rejectRaw(status, phrase, "")
-		c.state = stateCalling
+		c.sendReject(status, phrase, "")
 		c.stopRinging("", orReason(m.Reason, jingle.Busy))
 		c.close()
 	}

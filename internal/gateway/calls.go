@@ -1,10 +1,6 @@
 package gateway
 
-import (
-	"fmt"
-
-	"fargo.dev/fargo/internal/stanza"
-)
+import "fargo.dev/fargo/internal/stanza"
 
 // addCall registers c with its user and the gateway-wide count, or
 // returns the error to give the caller when a limit is reached.
@@ -40,6 +36,3 @@ func (u *user) removeCall(c *call) {
 
 // callBySID finds the user's call with Jingle/JMI id sid.
 func (u *user) callBySID(sid string) *call { return u.calls[sid] }
-
-// limitText is the text of a refused call for SIP Warning headers.
-func limitText(e *stanza.Error) string { return fmt.Sprintf("%s", e.Text) }
