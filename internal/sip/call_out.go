@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -242,7 +243,7 @@ func (c *Call) awaitInvite(req *sipmsg.Request) (*sipmsg.Response, sipmsg.Client
 	}
 	// The context bounds connection setup (a TCP or TLS dial) only.
 	dialCtx, cancel := context.WithTimeout(ua.runCtx, ua.cfg.InviteTimeout)
-	tx, err := ua.cli.TransactionRequest(dialCtx, req, prebuilt)
+	tx, err := ua.transaction(dialCtx, req)
 	cancel()
 	if err != nil {
 		c.failTransport(err)
@@ -312,7 +313,7 @@ func (c *Call) awaitInvite(req *sipmsg.Request) (*sipmsg.Response, sipmsg.Client
 			if errors.Is(tx.Err(), sipmsg.ErrTransactionTimeout) {
 				c.failOut(timeoutEvent())
 			} else {
-				c.failTransport(tx.Err())
+				c.failTransport(cmp.Or(tx.Err(), errTxEnded))
 			}
 			return nil, nil
 		case <-c.done: // Close
@@ -358,7 +359,7 @@ func (c *Call) sendCancel(req *sipmsg.Request) sipmsg.ClientTransaction {
 	}
 	cancel.AppendHeader(sipmsg.NewHeader("User-Agent", c.ua.cfg.UserAgent))
 	cancel.SetBody(nil)
-	tx, err := c.ua.cli.TransactionRequest(c.ua.runCtx, cancel, prebuilt)
+	tx, err := c.ua.transaction(c.ua.runCtx, cancel)
 	if err != nil {
 		c.log.Debug("CANCEL not sent", "err", err)
 		return nil
@@ -445,7 +446,7 @@ func (c *Call) strayAnswer(res *sipmsg.Response) {
 		o.strays[tag] = ack
 	}
 	o.mu.Unlock()
-	if err := c.ua.cli.WriteRequest(ack.Clone(), prebuilt); err != nil {
+	if err := c.ua.write(ack.Clone()); err != nil {
 		c.log.Debug("ACK to forked answer failed", "err", err)
 	}
 	if fork == nil {

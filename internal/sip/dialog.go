@@ -137,7 +137,7 @@ func (ua *UA) request(ctx context.Context, req *sipmsg.Request, peer string) (*s
 	}
 	tctx, cancel := ua.txContext(ctx)
 	defer cancel()
-	tx, err := ua.cli.TransactionRequest(tctx, req, prebuilt)
+	tx, err := ua.transaction(tctx, req)
 	if err != nil {
 		return nil, nil, ua.txFailure(ctx, tctx, err, peer, string(req.Method)+" to")
 	}
@@ -209,11 +209,11 @@ func (c *Call) sendAck(tx sipmsg.ClientTransaction, ack *sipmsg.Request, stray f
 			}
 			return
 		}
-		if err := c.ua.cli.WriteRequest(tmpl.Clone(), prebuilt); err != nil {
+		if err := c.ua.write(tmpl.Clone()); err != nil {
 			c.log.Debug("ACK retransmission failed", "err", err)
 		}
 	})
-	if err := c.ua.cli.WriteRequest(ack, prebuilt); err != nil {
+	if err := c.ua.write(ack); err != nil {
 		// The peer retransmits its 2xx; the hook above answers those.
 		c.log.Debug("ACK not sent", "err", err)
 	}

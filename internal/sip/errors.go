@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -65,7 +66,7 @@ type transportError struct {
 }
 
 func (e *transportError) Error() string {
-	root := e.err
+	root := cmp.Or(e.err, errTxEnded)
 	for {
 		next := errors.Unwrap(root)
 		if next == nil {

@@ -194,13 +194,15 @@ func (ua *UA) txFailure(parent, ctx context.Context, err error, peer, what strin
 
 // do runs one client transaction and returns its final response.
 func (ua *UA) do(ctx context.Context, req *sipmsg.Request) (*sipmsg.Response, error) {
-	tx, err := ua.cli.TransactionRequest(ctx, req, prebuilt)
+	tx, err := ua.transaction(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Terminate()
 	return awaitFinal(ctx, tx)
 }
+
+var errTxEnded = errors.New("transaction ended without a final response")
 
 // awaitFinal returns the final response of tx, skipping provisional ones.
 // It leaves tx alive: an INVITE transaction must outlive its final
@@ -214,7 +216,12 @@ func awaitFinal(ctx context.Context, tx sipmsg.ClientTransaction) (*sipmsg.Respo
 			}
 			return res, nil
 		case <-tx.Done():
-			return nil, tx.Err()
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			// sipgo terminates transactions without an error when it
+			// closes (our shutdown).
+			return nil, errTxEnded
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"fargo.dev/fargo/internal/leakcheck"
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/google/go-cmp/cmp"
 )
@@ -456,5 +458,41 @@ func TestRegisterWildcardListener(t *testing.T) {
 	r := f.requests()[0]
 	if want := fmt.Sprintf("127.0.0.1:%d", ua.Addr().Port()); r.source != want || !strings.Contains(r.contacts[0], "@"+want+";") {
 		t.Errorf("source %s contact %s, want %s", r.source, r.contacts[0], want)
+	}
+}
+
+// Registrations racing the UA's shutdown must not make sipgo open a
+// socket of its own after the listeners closed: nothing would close it.
+func TestRegisterRacingStopLeavesNoSocket(t *testing.T) {
+	f := newFakeRegistrar(t, accept(0))
+	base := leakcheck.Count()
+	for round := range 20 {
+		ua, err := NewUA(Config{ListenAddr: "127.0.0.1:0"}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- ua.Run(ctx) }()
+		<-ua.Ready()
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for {
+					if _, _, err := ua.Register(t.Context(), aliceAt(f.udpAddr, ""), Binding{}, time.Hour); errors.Is(err, ErrClosed) {
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+	}
+	if err := leakcheck.Settle(base, 5*time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

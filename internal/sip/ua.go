@@ -32,8 +32,11 @@ type UA struct {
 	cli *sipgo.Client
 
 	started atomic.Bool
-	ready   chan struct{} // closed when listeners serve and requests can leave
-	stopped chan struct{} // closed when Run is shutting down
+	ready   chan struct{}   // closed when listeners serve and requests can leave
+	stopped chan struct{}   // closed when Run is shutting down
+	stopCtx context.Context // done when stopped is closed
+	stopNow context.CancelFunc
+	sendMu  sync.RWMutex // see send.go
 
 	// Set by Run before ready is closed, read-only afterwards.
 	bound       netip.AddrPort // the listeners' address (same port for UDP and TCP)
@@ -70,6 +73,7 @@ func NewUA(cfg Config, log *slog.Logger, inbound InboundPolicy) (*UA, error) {
 		ready:   make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	ua.stopCtx, ua.stopNow = context.WithCancel(context.Background())
 	if err := ua.newStack(); err != nil {
 		return nil, err
 	}
@@ -141,7 +145,7 @@ func (ua *UA) Run(ctx context.Context) error {
 	}
 	ln, err := listen(ctx, ua.cfg.ListenAddr)
 	if err != nil {
-		close(ua.stopped)
+		ua.markStopped()
 		ua.sua.Close()
 		return fmt.Errorf("sip: listen on %s: %w", ua.cfg.ListenAddr, err)
 	}
@@ -162,17 +166,23 @@ func (ua *UA) Run(ctx context.Context) error {
 	// Mark the UA stopped first, so requests that fail while it shuts
 	// down report ErrClosed rather than a transport error, and what still
 	// arrives is dropped unread.
-	close(ua.stopped)
-	// Our own goroutines end while the listeners are still open: a
-	// request or response sent after a listener closed would make sipgo
-	// open a fresh socket in its place, which nothing would close.
+	ua.markStopped()
+	// Our own goroutines and sends end while the listeners are still
+	// open: a request or response sent after a listener closed would make
+	// sipgo open a fresh socket in its place, which nothing would close.
 	ua.stopCalls()
 	ua.waitInbound()
+	ua.drainSends()
 	ln.close()
 	wg.Wait()
 	ua.sua.Close() // terminates transactions, closes pooled connections
 	ua.log.Info("SIP stopped", "addr", ln.addr.String())
 	return nil
+}
+
+func (ua *UA) markStopped() {
+	close(ua.stopped)
+	ua.stopNow()
 }
 
 // dropWhenStopped is sipgo's read filter: once Run is stopping, incoming

@@ -181,4 +181,12 @@ func (e *env) register(t *testing.T, c *testkit.Client, user, password string) {
 	}); err != nil {
 		t.Fatalf("no available presence from the gateway: %v", err)
 	}
+	// Only an approved subscription lets the gateway see this client go
+	// offline; until then the presence grace alone would end the binding,
+	// as late as the tests' waits.
+	if _, err := c.Expect(ctxT(t, 20*time.Second), func(s *stanza.Stanza) bool {
+		return s.Kind() == stanza.KindPresence && s.Type == "subscribe" && s.From == e.srv.ComponentDomain
+	}); err != nil {
+		t.Fatalf("no subscription request from the gateway: %v", err)
+	}
 }
