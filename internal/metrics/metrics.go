@@ -47,6 +47,11 @@ func New(link func() xmpp.Stats, gw func() gateway.Stats) http.Handler {
 		counter("sip", "register_failures_total", "Failed SIP logins (each failure state change).", func() float64 { return float64(gw().RegisterFailed) }),
 		counter("gateway", "registration_refused_total", "XEP-0077/ad-hoc registrations refused because the SIP check failed.", func() float64 { return float64(gw().ValidationsFailed) }),
 		counter("gateway", "commands_total", "Ad-hoc commands executed.", func() float64 { return float64(gw().Commands) }),
+		gauge("gateway", "calls_active", "Calls in progress (ringing or answered), both directions.", func() float64 { return float64(gw().CallsActive) }),
+		counter("gateway", "calls_started_total", "Calls started, XMPP → SIP and SIP → XMPP.", func() float64 { return float64(gw().CallsStarted) }),
+		counter("gateway", "calls_answered_total", "Calls answered.", func() float64 { return float64(gw().CallsAnswered) }),
+		counter("gateway", "calls_failed_total", "Calls that ended without an answer (busy, declined, no answer, cancelled, errors).", func() float64 { return float64(gw().CallsFailed) }),
+		counter("gateway", "calls_refused_total", "Calls refused by a limit (calls.max_per_user, calls.max_total).", func() float64 { return float64(gw().CallsRefused) }),
 		counter("gateway", "stanza_errors_total", "Stanza errors the gateway sent.", func() float64 { return float64(gw().ErrorsSent) }),
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})

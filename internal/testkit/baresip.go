@@ -127,6 +127,14 @@ func StartBaresip(t testing.TB, cfg BaresipConfig) *Baresip {
 	return b
 }
 
+// AttachBaresip returns a handle on a user agent started outside a test
+// (scripts/peers/baresip.sh start NAME …, as the demo does), with its
+// runtime directory and console port: Cmd, Dial, Hangup, Recordings and
+// WaitRecording work; nothing stops it.
+func AttachBaresip(name, dir string, consPort int) *Baresip {
+	return &Baresip{Name: name, Dir: dir, ConsPort: consPort}
+}
+
 // consQuiet is how long Cmd waits for more output after the last datagram;
 // consTimeout bounds the wait for the first one.
 const (

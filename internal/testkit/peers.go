@@ -51,6 +51,13 @@ func UDPPortFree(port int) bool {
 	return true
 }
 
+// RequirePeer is requirePeer for tests outside testkit that drive the
+// peer scripts themselves (the demo).
+func RequirePeer(t testing.TB, name string, programs ...string) {
+	t.Helper()
+	requirePeer(t, name, programs...)
+}
+
 // requirePeer applies the skipping policy: without the peer's programs (or
 // without root, which the scripts need to drop to the peer's user) a test
 // is skipped on a developer's machine but fails in CI, where an end-to-end

@@ -1,136 +1,87 @@
-// Command demo is the client side of scripts/demo.sh: it plays an XMPP
-// user who registers a SIP account with the gateway and comes online and
-// goes offline, showing the SIP registrar's location table at each step.
-// It talks to real servers only; it is not part of the gateway.
+// Command demo is the client side of scripts/demo.sh. It plays an XMPP
+// user, alice, against real servers: she registers her SIP account with
+// the gateway, comes online (the gateway REGISTERs her), adds a SIP
+// contact, calls a real SIP phone (baresip) through the gateway and is
+// called back by it, with audio both ways, then goes offline (the gateway
+// un-REGISTERs her). Every step prints what was seen, and the calls print
+// a transcript of their signalling on both sides. It is not part of the
+// gateway.
 package main
 
 import (
 	"context"
-	"encoding/xml"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"time"
 
-	"fargo.dev/fargo/internal/stanza"
 	"fargo.dev/fargo/internal/testkit"
 )
 
+type config struct {
+	c2s, jid, password, gateway string
+	sipAddr, sipPassword        string
+	registrar, ulCmd            string
+	phone                       string // the SIP phone's address of record (baresip)
+	phoneDir                    string // its runtime directory (baresip.log, rec/)
+	phoneCons                   int    // its console port
+	phoneSIP                    int    // its SIP port, to tell its messages apart in the trace
+}
+
+// demo is the state the steps share.
+type demo struct {
+	cfg   config
+	ctx   context.Context
+	c     *testkit.Client
+	phone *testkit.Phone
+	tr    *transcript
+	step  int
+}
+
 func main() {
-	c2s := flag.String("c2s", "127.0.0.1:7222", "XMPP client address")
-	jid := flag.String("jid", "alice@example.test", "XMPP account")
-	password := flag.String("password", "alicepass", "XMPP password")
-	gateway := flag.String("gateway", "sip.example.test", "gateway component domain")
-	sipAddr := flag.String("sip", "alice@sip.example.org", "SIP address to register")
-	sipPassword := flag.String("sip-password", "alicepw", "SIP password")
-	registrar := flag.String("registrar", "127.0.0.1:7060", "SIP registrar")
-	ulCmd := flag.String("ul", "scripts/peers/kamailio.sh ul brief", "command printing the registrar's location table")
+	var cfg config
+	flag.StringVar(&cfg.c2s, "c2s", "127.0.0.1:7222", "XMPP client address")
+	flag.StringVar(&cfg.jid, "jid", "alice@example.test", "XMPP account")
+	flag.StringVar(&cfg.password, "password", "alicepass", "XMPP password")
+	flag.StringVar(&cfg.gateway, "gateway", "sip.example.test", "gateway component domain")
+	flag.StringVar(&cfg.sipAddr, "sip", "alice@sip.example.org", "SIP address to register")
+	flag.StringVar(&cfg.sipPassword, "sip-password", "alicepw", "SIP password")
+	flag.StringVar(&cfg.registrar, "registrar", "127.0.0.1:7060", "SIP registrar")
+	flag.StringVar(&cfg.ulCmd, "ul", "scripts/peers/kamailio.sh ul brief", "command printing the registrar's location table")
+	flag.StringVar(&cfg.phone, "phone", "bob@sip.example.org", "the SIP phone to call (baresip, auto-answering)")
+	flag.StringVar(&cfg.phoneDir, "phone-dir", "/tmp/fargo-demo/baresip/bob", "the SIP phone's runtime directory")
+	flag.IntVar(&cfg.phoneCons, "phone-console", 7602, "the SIP phone's console port")
+	flag.IntVar(&cfg.phoneSIP, "phone-sip-port", 7600, "the SIP phone's SIP port")
 	flag.Parse()
-	if err := run(*c2s, *jid, *password, *gateway, *sipAddr, *sipPassword, *registrar, *ulCmd); err != nil {
-		fmt.Fprintln(os.Stderr, "demo failed:", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d := &demo{cfg: cfg, ctx: ctx, tr: newTranscript()}
+	if err := d.run(); err != nil {
+		fmt.Fprintf(os.Stderr, "\ndemo failed at step %d: %v\n", d.step, err)
 		os.Exit(1)
 	}
 }
 
-func run(c2s, jid, password, gw, sipAddr, sipPassword, registrar, ulCmd string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	say("1. %s logs in to the XMPP server and goes online", jid)
-	c, err := testkit.Dial(ctx, c2s, jid, password, testkit.AutoSubscribe(gw), testkit.Resource("demo"))
-	if err != nil {
+func (d *demo) run() error {
+	if err := d.login(); err != nil {
 		return err
 	}
-	defer c.Close()
-	if err := c.Presence(ctx, "", "", "", ""); err != nil {
-		return err
+	defer d.c.Close()
+	for _, step := range []func() error{
+		d.register, d.showRegistration, d.addContact, d.callOut, d.callIn, d.goOffline,
+	} {
+		if err := step(); err != nil {
+			return err
+		}
 	}
-
-	say("2. %s registers the SIP account %s with the gateway %s (XEP-0077)", jid, sipAddr, gw)
-	form := fmt.Sprintf(`<query xmlns="jabber:iq:register"><x xmlns="jabber:x:data" type="submit">`+
-		`<field var="username"><value>%s</value></field><field var="password"><value>%s</value></field>`+
-		`<field var="sip-registrar"><value>%s</value></field></x></query>`, sipAddr, sipPassword, registrar)
-	res, err := c.SendIQ(ctx, &stanza.Stanza{XMLName: xml.Name{Local: "iq"}, Type: "set", To: gw, Payload: []byte(form)})
-	if err != nil {
-		return fmt.Errorf("registration refused: %w", err)
-	}
-	if res.Type != "result" {
-		return fmt.Errorf("registration refused: %s", res.Payload)
-	}
-	if err := c.Presence(ctx, "subscribe", gw, "", ""); err != nil {
-		return err
-	}
-	p, err := c.Expect(ctx, func(s *stanza.Stanza) bool {
-		return s.Kind() == stanza.KindPresence && s.From == gw && (s.Type == "" || s.Type == "error")
-	})
-	if err != nil {
-		return err
-	}
-	if p.Type == "error" {
-		return fmt.Errorf("SIP login failed: %v", stanza.ParseError(p))
-	}
-	var status struct {
-		Text string `xml:"status"`
-	}
-	_ = xml.Unmarshal(append(append([]byte("<p>"), p.Payload...), "</p>"...), &status)
-	say("   the gateway is online for %s: %q", jid, status.Text)
-
-	say("3. the SIP registrar now has the gateway's contact for %s:", sipAddr)
-	if err := waitTable(ctx, ulCmd, true); err != nil {
-		return err
-	}
-	say("4. the gateway's status command (XEP-0050) says:")
-	res, err = c.SendIQ(ctx, &stanza.Stanza{XMLName: xml.Name{Local: "iq"}, Type: "set", To: gw,
-		Payload: []byte(`<command xmlns="http://jabber.org/protocol/commands" node="status" action="execute"/>`)})
-	if err != nil {
-		return err
-	}
-	var cmd struct {
-		Note string `xml:"note"`
-	}
-	_, _ = res.Decode("http://jabber.org/protocol/commands", "command", &cmd)
-	say("   %s", cmd.Note)
-
-	say("5. %s goes offline: the gateway un-REGISTERs", jid)
-	if err := c.Presence(ctx, "unavailable", "", "", ""); err != nil {
-		return err
-	}
-	if err := waitTable(ctx, ulCmd, false); err != nil {
-		return err
-	}
-	say("demo finished: presence-driven SIP registration works end to end")
+	say("\ndemo finished: SIP registration follows presence, and calls work both ways through the gateway")
 	return nil
 }
 
-// waitTable polls the registrar's location table until it does (or does
-// not) hold a gateway contact, then prints it.
-func waitTable(ctx context.Context, ulCmd string, registered bool) error {
-	f := strings.Fields(ulCmd)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		out, err := exec.CommandContext(ctx, f[0], f[1:]...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%s: %w: %s", ulCmd, err, out)
-		}
-		has := strings.Contains(string(out), "Records: 1")
-		if has == registered || time.Now().After(deadline) {
-			fmt.Print(indent(string(out)))
-			if has != registered {
-				return fmt.Errorf("the registrar's table does not show what it should (registered=%v)", registered)
-			}
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func indent(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = "     | " + l
-	}
-	return strings.Join(lines, "\n") + "\n"
+// say numbers a new step.
+func (d *demo) say(format string, args ...any) {
+	d.step++
+	fmt.Printf("\n%d. %s\n", d.step, fmt.Sprintf(format, args...))
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }

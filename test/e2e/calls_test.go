@@ -156,6 +156,9 @@ func stepCallToBaresip(t *testing.T, e *callEnv) {
 		t.Fatalf("baresip recorded %.0f Hz, want the client's 1000 Hz", got)
 	}
 	t.Logf("baresip heard the client: %.0f Hz", got)
+	if v := e.gw.metric(t, "fargo_gateway_calls_answered_total"); v == "" || v == "0" {
+		t.Errorf("fargo_gateway_calls_answered_total = %q after an answered call", v)
+	}
 }
 
 func payloadType(t *testing.T, c *testkit.PhoneCall) uint8 {
