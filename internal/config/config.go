@@ -21,6 +21,30 @@ type Config struct {
 	Registration Registration `toml:"registration"`
 	Shutdown     Shutdown     `toml:"shutdown"`
 	Calls        Calls        `toml:"calls"`
+	Media        Media        `toml:"media"`
+}
+
+// Media is the media relay: it joins ICE + DTLS-SRTP clients to plain RTP
+// SIP phones, and phones behind NAT to anyone.
+type Media struct {
+	// Mode: "auto" relays only calls whose two sides cannot talk
+	// directly; "relay" relays every call; "direct" never relays.
+	Mode string `toml:"mode"`
+	// Bind is the IP address the relay's UDP sockets bind to.
+	Bind string `toml:"bind"`
+	// AnnounceSIP is the address put in the SDP toward SIP (default: bind,
+	// required when bind is a wildcard); AnnounceXMPP the one in the
+	// candidates toward XMPP clients (default: announce_sip).
+	AnnounceSIP  string `toml:"announce_sip"`
+	AnnounceXMPP string `toml:"announce_xmpp"`
+	PortMin      int    `toml:"port_min"`
+	PortMax      int    `toml:"port_max"`
+	MaxRelayed   int    `toml:"max_relayed"`
+	// RelayPrivate relays, in auto mode, calls where a side announces a
+	// private (RFC 1918, CGNAT, ULA) media address.
+	RelayPrivate     bool     `toml:"relay_private"`
+	IdleTimeout      Duration `toml:"idle_timeout"`
+	HandshakeTimeout Duration `toml:"handshake_timeout"`
 }
 
 // Calls bounds and tunes calls.
@@ -131,6 +155,8 @@ func Default() Config {
 		Shutdown:     Shutdown{DrainTimeout: Duration{30 * time.Second}},
 		Calls: Calls{MaxPerUser: 4, MaxTotal: 1000, RingTimeout: Duration{60 * time.Second},
 			ProposeTimeout: Duration{30 * time.Second}, GatherTimeout: Duration{time.Second}},
+		Media: Media{Mode: "auto", Bind: "127.0.0.1", PortMin: 40000, PortMax: 49999, MaxRelayed: 1000,
+			RelayPrivate: true, IdleTimeout: Duration{60 * time.Second}, HandshakeTimeout: Duration{10 * time.Second}},
 	}
 }
 
@@ -235,6 +261,7 @@ func (c *Config) Validate() error {
 	add(positive("registration.validate_timeout", c.Registration.ValidateTimeout, 100*time.Millisecond))
 	add(positive("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 0))
 	add(c.validateCalls())
+	add(c.validateMedia())
 	return errors.Join(errs...)
 }
 

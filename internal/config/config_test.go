@@ -83,3 +83,30 @@ func TestSecretFromEnvAndFile(t *testing.T) {
 		t.Fatalf("file secret: %v %q", err, cfg.Component.Secret)
 	}
 }
+
+func TestMediaValidation(t *testing.T) {
+	base := "[component]\ndomain = \"sip.example.net\"\nsecret = \"s\"\n"
+	for _, tc := range []struct {
+		name, toml, want string
+	}{
+		{"bad mode", "[media]\nmode = \"sometimes\"\n", "media.mode"},
+		{"bind not an IP", "[media]\nbind = \"example.net\"\n", "media.bind"},
+		{"wildcard bind needs announce", "[media]\nbind = \"0.0.0.0\"\n", "media.announce_sip: required"},
+		{"range too small", "[media]\nport_min = 40000\nport_max = 40001\n", "needs at least 4 ports"},
+		{"privileged ports", "[media]\nport_min = 80\nport_max = 90\n", "within 1024..65535"},
+		{"max relayed", "[media]\nmax_relayed = 0\n", "media.max_relayed"},
+		{"idle timeout", "[media]\nidle_timeout = \"10ms\"\n", "media.idle_timeout"},
+	} {
+		_, err := Parse(base+tc.toml, "t")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		}
+	}
+	cfg, err := Parse(base+"[media]\nbind = \"0.0.0.0\"\nannounce_sip = \"203.0.113.10\"\n", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Media.AnnouncedXMPP().String(); got != "203.0.113.10" {
+		t.Errorf("announce_xmpp defaults to announce_sip: got %s", got)
+	}
+}

@@ -70,6 +70,7 @@ type call struct {
 	sipMedia     *jinglesdp.Media
 	sipOffer     *jinglesdp.Media // incoming: the INVITE's offer, mirrored by every answer
 	offerToUser  []jingle.Content // incoming: what the user's devices were offered
+	sipKept      []jingle.Content // incoming: the SIP offer's media the users' clients can take
 	origin       jinglesdp.Origin // our o= towards the SIP side
 	held         bool             // the user put the call on hold
 	remoteHeld   bool             // the SIP side put the call on hold
@@ -88,7 +89,7 @@ func newCall(u *user, sid string, dir callDir, contact string) *call {
 	c := &call{
 		u: u, sid: sid, dir: dir, contact: contact,
 		contactFull: contact + "/" + contactResource,
-		media:       u.g.newMediaPath(),
+		media:       directPath{},
 		origin:      newOrigin(),
 		started:     time.Now(),
 	}

@@ -68,7 +68,7 @@ func (u *user) ringIn(c *call, ic SIPIncoming) {
 		c.log.Debug("180 not sent", "err", err)
 	}
 	c.arm(u.g.cfg.Calls.RingTimeout, c.noAnswer)
-	c.log.Info("incoming call", "from", c.target, "codecs", strings.Join(jinglesdp.Codecs(c.offerToUser), ", "))
+	c.log.Info("incoming call", "from", c.target, "codecs", strings.Join(jinglesdp.Codecs(c.sipKept), ", "))
 	c.discoverDevices()
 }
 
@@ -109,14 +109,24 @@ func (c *call) takeOffer(offer []byte) bool {
 			orNone(jinglesdp.Codecs(m.Contents)), strings.Join(jinglesdp.Codecs([]jingle.Content{{Description: &jingle.Description{PayloadTypes: c.u.g.cfg.Calls.Codecs}}}), ", ")))
 		return false
 	}
-	contents, err := c.media.ToXMPP(kept)
+	c.sipKept = kept
+	return c.offerUser()
+}
+
+// offerUser turns the SIP offer into what the user's devices are offered,
+// through the call's media path (direct or relayed).
+func (c *call) offerUser() bool {
+	contents, err := c.media.ToXMPP(c.sipKept)
 	if err != nil {
 		c.reject(500, "Server Internal Error", err.Error())
 		return false
 	}
-	c.offerToUser = contents
-	if m.Group != nil {
-		c.userGroup = groupOf(contents, m.Group.Semantics)
+	c.offerToUser, c.userGroup = contents, nil
+	switch {
+	case c.media.Relayed() && contents[0].Transport.IsICE():
+		c.userGroup = bundleOf(contents)
+	case c.sipOffer.Group != nil:
+		c.userGroup = groupOf(contents, c.sipOffer.Group.Semantics)
 	}
 	return true
 }
@@ -198,6 +208,9 @@ func (c *call) ringDevices(devs []deviceFeatures) {
 	if c.state != stateCalling {
 		return
 	}
+	if !c.chooseMedia(devs) {
+		return
+	}
 	wantICE := c.offerToUser[0].Transport.IsICE()
 	var direct []string
 	jmi, capable := false, 0
@@ -229,6 +242,31 @@ func (c *call) ringDevices(devs []deviceFeatures) {
 		c.initiateTo(full)
 	}
 	c.log.Info("ringing", "jmi", jmi, "devices", len(direct))
+}
+
+// chooseMedia decides, once the devices are known, whether the call's
+// media goes through the relay, and if so offers the relay's leg instead.
+func (c *call) chooseMedia(devs []deviceFeatures) bool {
+	g := c.u.g
+	if g.relay == nil || c.media.Relayed() {
+		return true
+	}
+	allRaw, anyICE := true, false
+	for _, d := range devs {
+		if !d.jingle || !c.u.resources[d.full] {
+			continue
+		}
+		allRaw = allRaw && d.rawUDP
+		anyICE = anyICE || d.ice
+	}
+	if !g.cfg.Media.relayIncoming(c.sipKept, allRaw) {
+		return true
+	}
+	if err := c.useRelay(anyICE); err != nil {
+		c.reject(503, "Service Unavailable", err.Error())
+		return false
+	}
+	return c.offerUser()
 }
 
 func noDeviceText(ice bool, n int) string {
@@ -311,7 +349,7 @@ func (c *call) userAccepted(req *stanza.Stanza, j *jingle.Jingle) {
 	}
 	c.userContents = j.Contents
 	c.disarm()
-	if needsCandidates(j.Contents) {
+	if !c.media.Relayed() && needsCandidates(j.Contents) {
 		c.arm(c.u.g.cfg.Calls.GatherTimeout, c.answerSIP)
 		return
 	}
@@ -325,7 +363,7 @@ func (c *call) answerSIP() {
 		c.end(jingle.NewReason(jingle.FailedApplication, err.Error()))
 		return
 	}
-	sdp, err := jinglesdp.BuildSDP(contents, c.userGroup, jingle.RoleResponder, c.nextOrigin(contents), c.sipOffer)
+	sdp, err := jinglesdp.BuildSDP(contents, c.sipGroup(), jingle.RoleResponder, c.nextOrigin(contents), c.sipOffer)
 	if err != nil {
 		c.end(jingle.NewReason(jingle.IncompatibleParameters, err.Error()))
 		return

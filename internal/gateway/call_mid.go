@@ -31,6 +31,9 @@ func (c *call) transportInfo(req *stanza.Stanza, j *jingle.Jingle) {
 			mine.Transport.Candidates = append(slices.Clip(mine.Transport.Candidates), in.Transport.Candidates...)
 		}
 	}
+	if err := c.media.AddXMPPCandidates(j.Contents); err != nil {
+		c.log.Info("trickled candidates not usable", "err", err)
+	}
 }
 
 // sessionInfo handles XEP-0167 informational messages and XEP-0181 DTMF.
@@ -125,7 +128,7 @@ func (c *call) localSDP(direction string) ([]byte, error) {
 	if c.dir == incoming {
 		mirror = c.sipOffer
 	}
-	return jinglesdp.BuildSDP(contents, c.userGroup, c.userRole(), origin, mirror)
+	return jinglesdp.BuildSDP(contents, c.sipGroup(), c.userRole(), origin, mirror)
 }
 
 // sendDTMF relays an XEP-0181 key to the SIP side as SIP INFO (RFC 4733
@@ -156,6 +159,13 @@ func (c *call) remoteOffer(offer []byte) ([]byte, error) {
 		return nil, &StatusError{Status: 488, Reason: "Not Acceptable Here"}
 	}
 	c.sipMedia = m
+	if c.media.Relayed() {
+		// The SIP side may move its media (new c= or port) or renumber
+		// payload types: the relay's SIP leg follows.
+		if _, err := c.media.ToXMPP(m.Contents); err != nil {
+			return nil, &StatusError{Status: 488, Reason: "Not Acceptable Here"}
+		}
+	}
 	if m.Hold != c.remoteHeld {
 		c.remoteHeld = m.Hold
 		info := jingle.InfoUnhold
@@ -177,7 +187,7 @@ func (c *call) remoteOffer(offer []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return jinglesdp.BuildSDP(contents, c.userGroup, c.userRole(), c.nextOrigin(contents), m)
+	return jinglesdp.BuildSDP(contents, c.sipGroup(), c.userRole(), c.nextOrigin(contents), m)
 }
 
 // answerDirection is the direction answering the SIP side's offer

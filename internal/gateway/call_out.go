@@ -41,8 +41,19 @@ func (u *user) sessionInitiate(req *stanza.Stanza, j *jingle.Jingle, contact str
 		c.close()
 		return
 	}
-	c.log.Info("outgoing call", "device", req.From, "codecs", strings.Join(jinglesdp.Codecs(j.Contents), ", "))
-	if needsCandidates(j.Contents) {
+	if u.g.relay != nil && u.g.cfg.Media.relayOutgoing(j.Contents) {
+		if err := c.useRelay(false); err != nil {
+			c.log.Info("offer refused: no relay", "err", err)
+			c.state = stateCalling
+			c.tellUser(jingle.NewReason(jingle.GeneralError, err.Error()))
+			c.close()
+			return
+		}
+	}
+	c.log.Info("outgoing call", "device", req.From, "codecs", strings.Join(jinglesdp.Codecs(j.Contents), ", "), "relayed", c.media.Relayed())
+	// The relay takes trickled candidates whenever they come; only a
+	// direct offer must wait for them before the SDP can be written.
+	if !c.media.Relayed() && needsCandidates(j.Contents) {
 		c.state = stateGathering
 		c.arm(u.g.cfg.Calls.GatherTimeout, c.invite)
 		return
@@ -95,7 +106,7 @@ func (c *call) invite() {
 		c.end(jingle.NewReason(jingle.FailedApplication, err.Error()))
 		return
 	}
-	sdp, err := jinglesdp.BuildSDP(contents, c.userGroup, jingle.RoleInitiator, c.nextOrigin(contents), nil)
+	sdp, err := jinglesdp.BuildSDP(contents, c.sipGroup(), jingle.RoleInitiator, c.nextOrigin(contents), nil)
 	if err != nil {
 		c.end(jingle.NewReason(jingle.IncompatibleParameters, err.Error()))
 		return
@@ -173,7 +184,10 @@ func (c *call) answered(body []byte) {
 	c.u.g.stats.callsAnswered.Add(1)
 	j := c.jingleFor(jingle.ActionSessionAccept)
 	j.Contents = contents
-	if c.userGroup != nil {
+	switch {
+	case c.media.Relayed():
+		j.Group = c.userGroup // our ICE leg bundles what the user bundled
+	case c.userGroup != nil:
 		j.Group = m.Group
 	}
 	c.sendJingle(c.peer, j, func(serr *stanza.Error) {

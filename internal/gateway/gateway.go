@@ -25,6 +25,7 @@ type Config struct {
 	AllowedDomains       []string      // XMPP domains that may register; empty: any
 	UnregisterOnShutdown bool          // remove SIP bindings on shutdown instead of keeping them
 	Calls                CallConfig
+	Media                MediaPolicy
 }
 
 // Gateway is the XMPP-side product logic. HandleStanza is its entry point
@@ -39,6 +40,7 @@ type Gateway struct {
 	caps  capsInfo
 	iq    IQSender
 	calls SIPCalls
+	relay MediaRelay // nil: media is never relayed
 
 	contactCapsInfo capsInfo
 	activeCalls     atomic.Int64
@@ -88,6 +90,10 @@ func New(cfg Config, out Sender, sipUA SIP, st store.Store, log *slog.Logger) *G
 func (g *Gateway) EnableCalls(iq IQSender, calls SIPCalls) {
 	g.iq, g.calls = iq, calls
 }
+
+// EnableRelay lets calls put their media through relay when the media
+// policy asks for it; call it before Run, after EnableCalls.
+func (g *Gateway) EnableRelay(relay MediaRelay) { g.relay = relay }
 
 // Start loads the registered accounts so their state (and SIP bindings kept
 // across a restart) is owned by actors before the link comes up.
