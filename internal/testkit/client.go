@@ -118,6 +118,8 @@ type Client struct {
 	closing   atomic.Bool
 	closeOnce sync.Once
 	done      chan struct{} // closed when the reader goroutine has exited
+	life      context.Context
+	endLife   context.CancelFunc // ends life once the reader has exited
 	nextID    atomic.Uint64
 }
 
@@ -153,6 +155,7 @@ func Dial(ctx context.Context, addr, jid, password string, opts ...Option) (*Cli
 		autoSubscribe: o.autoSubscribe,
 		done:          make(chan struct{}),
 	}
+	c.life, c.endLife = context.WithCancel(context.Background())
 	// A cancelled ctx unblocks the handshake's reads and writes at once.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	dec, err := c.login(domain, local, password, o)
@@ -161,6 +164,7 @@ func Dial(ctx context.Context, addr, jid, password string, opts ...Option) (*Cli
 	}
 	if err != nil {
 		_ = conn.Close()
+		c.endLife()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("xmpp login of %s at %s: %w (%w)", jid, addr, ctx.Err(), err)
 		}
@@ -455,6 +459,10 @@ func (c *Client) BareJID() string { return c.bare }
 // Done is closed when the stream has ended (Close, Kill or the server).
 func (c *Client) Done() <-chan struct{} { return c.done }
 
+// Context ends once the stream has ended, like Done: what lives only as
+// long as the session (a phone's call media) hangs on it.
+func (c *Client) Context() context.Context { return c.life }
+
 // Err is why the stream ended (ErrClosed, ErrStreamClosed, a *StreamError
 // or a read error), or nil while it is up.
 func (c *Client) Err() error {
@@ -713,6 +721,7 @@ func (c *Client) writeLocked(ctx context.Context, s string) error {
 
 // readLoop delivers stanzas until the stream ends, then records why.
 func (c *Client) readLoop(dec *xml.Decoder) {
+	defer c.endLife() // after done is closed: Done then Context
 	defer close(c.done)
 	err := c.read(dec)
 	c.mu.Lock()

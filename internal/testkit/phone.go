@@ -39,6 +39,20 @@ type PhoneOptions struct {
 	RawUDP  bool // advertise urn:xmpp:jingle:transports:raw-udp:1 (default true when ICE is false)
 	ICE     bool // advertise ice-udp + dtls (signalling only; used to test what the gateway offers)
 	Carbons bool // enable XEP-0280 carbons after login
+	// WebRTC makes the phone behave like Conversations for media as well
+	// (it implies ICE and excludes RawUDP; with JMI too its features are
+	// Conversations'): session-initiate and session-accept carry an ICE-UDP
+	// transport with ufrag, pwd and a DTLS fingerprint (setup actpass when
+	// offering, active when answering) and no candidate, then each
+	// candidate follows in its own transport-info; the media is real
+	// (ICE, DTLS-SRTP, rtcp-mux on loopback: PhoneCall.Media). A
+	// session-initiate that is not ICE-UDP with a fingerprint offered
+	// actpass is refused as Conversations does (iq result, then
+	// session-terminate with its reason); the call still comes out of
+	// WaitIncoming, ended. Unlike Conversations the phone does not accept
+	// a pre-approved (JMI) session-initiate by itself: call Accept. The
+	// local media addresses of Call, Propose and Accept are ignored.
+	WebRTC bool
 	// Codecs are offered and accepted, in order of preference; default
 	// PCMU/8000 (0), PCMA/8000 (8), telephone-event/8000 (101, ""="0-15").
 	Codecs []jingle.PayloadType
@@ -49,11 +63,16 @@ type PhoneOptions struct {
 // Jingle Message Initiation, XEP-0181 DTMF. It handles signalling only: the
 // test owns the media sockets and passes their addresses.
 //
+// With PhoneOptions.WebRTC it behaves like Conversations instead, media
+// included (ICE-UDP, DTLS-SRTP, trickled candidates; see phone_webrtc.go).
+//
 // It answers on the Client's reader goroutine (see Client.OnStanza) and
 // consumes what it handles: disco#info requests, Jingle iqs, and the JMI
 // messages of its calls (only with PhoneOptions.JMI; without it, JMI
 // messages stay queued for Expect like in a client without JMI). It starts
-// no goroutine of its own. All methods are safe for concurrent use.
+// no goroutine of its own, but the media of a WebRTC call has some, which
+// end with the call or with the Client's stream. All methods are safe for
+// concurrent use.
 type Phone struct {
 	c        *Client
 	o        PhoneOptions
@@ -64,7 +83,8 @@ type Phone struct {
 	mu       sync.Mutex
 	notify   chan struct{} // closed and replaced on every change of a call
 	calls    map[string]*PhoneCall
-	incoming []*PhoneCall // not yet returned by WaitIncoming
+	incoming []*PhoneCall        // not yet returned by WaitIncoming
+	async    map[string]struct{} // ids of iq sets sent from the reader goroutine, whose replies nobody waits for
 }
 
 // NewPhone makes c a phone: it answers disco#info (for its caps node and
@@ -73,6 +93,9 @@ type Phone struct {
 // caps; every later available presence sent with c.Presence carries them
 // too. Call it once per Client, before the calls it should see.
 func NewPhone(c *Client, o PhoneOptions) (*Phone, error) {
+	if o.WebRTC {
+		o.ICE, o.RawUDP = true, false // Conversations does not implement raw-udp
+	}
 	if !o.ICE {
 		o.RawUDP = true
 	}
@@ -85,7 +108,7 @@ func NewPhone(c *Client, o PhoneOptions) (*Phone, error) {
 	} else {
 		o.Codecs = slices.Clone(o.Codecs)
 	}
-	p := &Phone{c: c, o: o, notify: make(chan struct{}), calls: map[string]*PhoneCall{},
+	p := &Phone{c: c, o: o, notify: make(chan struct{}), calls: map[string]*PhoneCall{}, async: map[string]struct{}{},
 		idPrefix: "ph" + strings.ToLower(rand.Text()[:6]) + "-"}
 	p.features = []string{nsDiscoInfo, nsCaps, jingle.NS, jingle.NSRTP, jingle.NSRTPAudio}
 	if o.RawUDP {
@@ -145,7 +168,7 @@ func (p *Phone) handle(s *stanza.Stanza) bool {
 	switch s.Kind() {
 	case stanza.KindIQ:
 		if !s.IsIQRequest() {
-			return false
+			return p.takeAsyncReply(s)
 		}
 		switch name, _ := s.Element(""); {
 		case s.Type == "get" && name == xml.Name{Space: nsDiscoInfo, Local: "query"}:
@@ -284,7 +307,10 @@ func (p *Phone) Propose(ctx context.Context, to string, local netip.AddrPort) (*
 // The session-initiate has one content name='audio' senders='both'
 // creator='initiator' with the codecs and a component-1 raw-UDP candidate
 // at local (ICE-UDP with a made-up fingerprint for a phone that has only
-// ICE). An iq error is returned wrapping the *stanza.Error.
+// ICE). In WebRTC mode local is ignored and the content is the media
+// stack's (name '0', ICE-UDP with a fingerprint, setup actpass, no
+// candidate, BUNDLE group); the candidates follow in transport-infos. An
+// iq error is returned wrapping the *stanza.Error.
 //
 // Once the call exists, Call returns it even with an error, ended, so that
 // a test can look at it.
@@ -318,7 +344,7 @@ func (p *Phone) Call(ctx context.Context, to string, local netip.AddrPort) (*Pho
 
 // newOutgoing registers an outgoing call to to; peer is "" until known.
 func (p *Phone) newOutgoing(to, peer string, local netip.AddrPort, state string) (*PhoneCall, error) {
-	if !local.IsValid() {
+	if !local.IsValid() && !p.o.WebRTC {
 		return nil, fmt.Errorf("phone %s: invalid local media address %v", p.c.JID(), local)
 	}
 	call := &PhoneCall{p: p, sid: phoneUUID(), outgoing: true, jmi: state == PhoneProposing, to: to, local: local,

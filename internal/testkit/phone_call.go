@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"fargo.dev/fargo/internal/jingle"
+	"fargo.dev/fargo/internal/jinglesdp"
 	"fargo.dev/fargo/internal/stanza"
+	"fargo.dev/fargo/internal/testkit/webrtcpeer"
 )
 
 // States of a PhoneCall (PhoneCall.State).
@@ -50,6 +52,12 @@ type PhoneCall struct {
 	reason      *jingle.Reason
 	endedHere   bool
 	endErr      *stanza.Error
+
+	// WebRTC mode only, guarded by p.mu too
+	rtc      *webrtcpeer.Peer       // the call's media, once offered or answered
+	localSDP *jinglesdp.Media       // outgoing: our offer, which the answer must mirror
+	early    []webrtcpeer.Candidate // remote candidates that came before rtc existed
+	trickled []jingle.Candidate     // remote candidates received in transport-info
 }
 
 // PhoneEndedError is what a PhoneCall wait or action returns when the call
@@ -155,6 +163,12 @@ func (c *PhoneCall) endLocked(r *jingle.Reason, here bool, serr *stanza.Error) {
 	}
 	c.state, c.reason, c.endedHere, c.endErr = PhoneEnded, r, here, serr
 	c.p.logf("call %s ended (local %v): %+v %v", c.sid, here, r, serr)
+	if c.rtc != nil {
+		// On a goroutine of its own: p.mu is held here, maybe on the
+		// reader goroutine, and Close waits for pion's goroutines. Media
+		// stays readable after.
+		go c.rtc.Close()
+	}
 	c.p.changedLocked()
 }
 
@@ -257,23 +271,41 @@ func (c *PhoneCall) Initiate(ctx context.Context) error {
 	return c.initiate(ctx)
 }
 
-// initiate sends the session-initiate of an outgoing call.
+// initiate sends the session-initiate of an outgoing call; in WebRTC mode
+// its candidates follow in transport-infos once it got its result.
 func (c *PhoneCall) initiate(ctx context.Context) error {
 	p := c.p
-	desc := jingle.NewDescription("audio")
-	desc.PayloadTypes = slices.Clone(p.o.Codecs)
-	j := &jingle.Jingle{Action: jingle.ActionSessionInitiate, SID: c.sid, Initiator: p.c.JID(),
-		Contents: []jingle.Content{{Creator: jingle.RoleInitiator, Name: c.contentName, Senders: jingle.SendersBoth,
-			Description: desc, Transport: p.localTransport(c.local)}}}
+	var j *jingle.Jingle
+	var rtc *webrtcpeer.Peer
+	var local *jinglesdp.Media
+	if p.o.WebRTC {
+		var err error
+		if j, rtc, local, err = p.webrtcOffer(c.sid); err != nil {
+			c.endFailed(nil)
+			return fmt.Errorf("session-initiate: %w", err)
+		}
+	} else {
+		desc := jingle.NewDescription("audio")
+		desc.PayloadTypes = slices.Clone(p.o.Codecs)
+		j = &jingle.Jingle{Action: jingle.ActionSessionInitiate, SID: c.sid, Initiator: p.c.JID(),
+			Contents: []jingle.Content{{Creator: jingle.RoleInitiator, Name: c.contentName, Senders: jingle.SendersBoth,
+				Description: desc, Transport: p.localTransport(c.local)}}}
+	}
 	p.mu.Lock()
 	if err := c.inStateLocked("session-initiate", phoneNew, PhoneProceeded); err != nil || !c.outgoing {
 		p.mu.Unlock()
+		if rtc != nil {
+			rtc.Close()
+		}
 		if err == nil {
 			err = fmt.Errorf("session-initiate: call %s is incoming", c.sid)
 		}
 		return err
 	}
 	c.state, c.offer = PhonePending, j
+	if rtc != nil {
+		c.rtc, c.localSDP, c.contentName = rtc, local, j.Contents[0].Name
+	}
 	peer := c.peer
 	p.changedLocked()
 	p.mu.Unlock()
@@ -282,6 +314,9 @@ func (c *PhoneCall) initiate(ctx context.Context) error {
 		errors.As(err, &serr)
 		c.endFailed(serr)
 		return err
+	}
+	if rtc != nil {
+		c.trickle(rtc, peer, j.Contents[0])
 	}
 	return nil
 }
@@ -347,8 +382,17 @@ func (c *PhoneCall) terminate(ctx context.Context, r *jingle.Reason) error {
 // clock rate if offered and among the phone's codecs) and a raw-UDP
 // candidate at local. It fails without sending anything if the offer's
 // transport is not raw-UDP or no codec matches. It waits for the result.
+//
+// In WebRTC mode local is ignored: the answer is the media stack's (ICE-UDP
+// with a fingerprint, setup active, no candidate), the candidates follow
+// in transport-infos after the result, and an offer the media stack
+// refuses (no common codec, no rtcp-mux) ends the call with
+// session-terminate <failed-application/>, as Conversations does.
 func (c *PhoneCall) Accept(ctx context.Context, local netip.AddrPort) error {
 	p := c.p
+	if p.o.WebRTC {
+		return c.acceptWebRTC(ctx)
+	}
 	if !local.IsValid() {
 		return fmt.Errorf("accept: invalid local media address %v", local)
 	}

@@ -16,7 +16,8 @@ func jingleError(typ stanza.ErrorType, cond stanza.Condition, app, text string) 
 
 // onJingle answers a Jingle iq set and, when it is acceptable, acts on it:
 // the result goes out before the call changes, as XEP-0166 asks, and
-// before any waiter wakes up.
+// before any waiter wakes up. Media work (WebRTC mode) is done after
+// p.mu is released, still in arrival order on the reader goroutine.
 func (p *Phone) onJingle(s *stanza.Stanza) {
 	var j jingle.Jingle
 	_, err := s.Decode(jingle.NS, "jingle", &j)
@@ -29,9 +30,9 @@ func (p *Phone) onJingle(s *stanza.Stanza) {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	call := p.calls[j.SID]
 	if e := p.refuseLocked(s.From, &j, call); e != nil {
+		p.mu.Unlock()
 		p.logf("refused %s %s from %s: %v", j.Action, j.SID, s.From, e)
 		p.reply(stanza.ErrorReply(s, e))
 		return
@@ -43,8 +44,12 @@ func (p *Phone) onJingle(s *stanza.Stanza) {
 		p.calls[j.SID] = call
 		p.incoming = append(p.incoming, call)
 	}
-	call.applyLocked(s.From, &j)
+	after := call.applyLocked(s.From, &j)
 	p.changedLocked()
+	p.mu.Unlock()
+	if after != nil {
+		after()
+	}
 }
 
 // refuseLocked is the error answering j, or nil if the phone takes it.
@@ -79,8 +84,10 @@ func (p *Phone) refuseLocked(from string, j *jingle.Jingle, call *PhoneCall) *st
 	return nil
 }
 
-// applyLocked acts on an accepted Jingle action from.
-func (c *PhoneCall) applyLocked(from string, j *jingle.Jingle) {
+// applyLocked acts on an accepted Jingle action from. It returns what is
+// left to do once p.mu is released (media work in WebRTC mode), or nil.
+func (c *PhoneCall) applyLocked(from string, j *jingle.Jingle) (after func()) {
+	webrtc := c.p.o.WebRTC
 	switch j.Action {
 	case jingle.ActionSessionInitiate:
 		c.peer, c.offer, c.state = from, j, PhonePending
@@ -88,14 +95,26 @@ func (c *PhoneCall) applyLocked(from string, j *jingle.Jingle) {
 			c.contentName = content.Name
 		}
 		c.setRemoteLocked(j)
+		if webrtc {
+			c.checkOfferLocked(j)
+		}
 	case jingle.ActionSessionAccept:
+		if webrtc && !c.checkAnswerLocked(j) {
+			return nil
+		}
 		c.answer, c.accepted, c.state = j, true, PhoneActive
 		if content := phoneMediaContent(j, c.contentName); content != nil && content.Description != nil && len(content.Description.PayloadTypes) > 0 {
 			c.codec, c.hasCodec = content.Description.PayloadTypes[0], true
 		}
 		c.setRemoteLocked(j)
+		if webrtc {
+			return c.applyAnswer(j, c.rtc, c.localSDP)
+		}
 	case jingle.ActionTransportInfo:
 		c.setRemoteLocked(j)
+		if webrtc {
+			return c.trickledLocked(j)
+		}
 	case jingle.ActionSessionTerminate:
 		c.endLocked(j.Reason, false, nil)
 	case jingle.ActionSessionInfo:
@@ -111,6 +130,7 @@ func (c *PhoneCall) applyLocked(from string, j *jingle.Jingle) {
 	default:
 		c.infos = append(c.infos, jingle.Element{XMLName: xml.Name{Space: jingle.NS, Local: string(j.Action)}})
 	}
+	return nil
 }
 
 func (c *PhoneCall) setRemoteLocked(j *jingle.Jingle) {
