@@ -15,6 +15,7 @@ import (
 
 	"fargo.dev/fargo/internal/config"
 	"fargo.dev/fargo/internal/gateway"
+	"fargo.dev/fargo/internal/mediapath"
 	"fargo.dev/fargo/internal/metrics"
 	"fargo.dev/fargo/internal/secret"
 	"fargo.dev/fargo/internal/sip"
@@ -72,12 +73,20 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	gw = gateway.New(a.gatewayConfig(), link, sipAdapter{ua}, st, a.log.With("subsystem", "gateway"))
 	gw.EnableCalls(link, callAdapter{ua})
+	relay, err := newRelay(a.cfg.Media, a.log.With("subsystem", "media"))
+	if err != nil {
+		return fmt.Errorf("media relay: %w", err)
+	}
+	if relay != nil {
+		defer relay.Close()
+		gw.EnableRelay(relayAdapter{mediapath.New(relay, a.log.With("subsystem", "media"))})
+	}
 	gwForCalls.Store(gw)
 	if err := gw.Start(ctx); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 
-	reg := metrics.New(link.Stats, gw.Stats)
+	reg := metrics.New(link.Stats, gw.Stats, relayStats(relay))
 	httpSrv, err := a.startHTTP(reg, link)
 	if err != nil {
 		return err
@@ -181,6 +190,7 @@ func (a *App) gatewayConfig() gateway.Config {
 			ProposeTimeout: a.cfg.Calls.ProposeTimeout.Duration,
 			GatherTimeout:  a.cfg.Calls.GatherTimeout.Duration,
 		},
+		Media: gateway.MediaPolicy{Mode: a.cfg.Media.Mode, RelayPrivate: a.cfg.Media.RelayPrivate},
 	}
 }
 

@@ -117,7 +117,9 @@ func (c *call) close() {
 	}
 	c.state = stateEnded
 	c.disarm()
-	c.media.Close()
+	// Releasing a relayed path waits for its sockets and goroutines; the
+	// user's actor (which counts in g.wg while it runs) does not wait.
+	c.u.g.wg.Go(c.media.Close)
 	if c.sip != nil && !c.sipHandedOff {
 		c.sip.Close()
 	}

@@ -15,13 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"fargo.dev/fargo/internal/gateway"
+	"fargo.dev/fargo/internal/media"
 	"fargo.dev/fargo/internal/xmpp"
 )
 
 const namespace = "fargo"
 
 // New returns the /metrics handler over a fresh registry.
-func New(link func() xmpp.Stats, gw func() gateway.Stats) http.Handler {
+func New(link func() xmpp.Stats, gw func() gateway.Stats, relay func() media.Stats) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -52,6 +53,15 @@ func New(link func() xmpp.Stats, gw func() gateway.Stats) http.Handler {
 		counter("gateway", "calls_answered_total", "Calls answered.", func() float64 { return float64(gw().CallsAnswered) }),
 		counter("gateway", "calls_failed_total", "Calls that ended without an answer (busy, declined, no answer, cancelled, errors).", func() float64 { return float64(gw().CallsFailed) }),
 		counter("gateway", "calls_refused_total", "Calls refused by a limit (calls.max_per_user, calls.max_total).", func() float64 { return float64(gw().CallsRefused) }),
+		gauge("media", "relayed_calls", "Calls whose media goes through the relay now.", func() float64 { return float64(relay().SessionsActive) }),
+		counter("media", "relayed_calls_total", "Calls relayed since start.", func() float64 { return float64(relay().SessionsTotal) }),
+		counter("media", "relay_refused_total", "Calls refused because the relay was at media.max_relayed.", func() float64 { return float64(relay().SessionsRefused) }),
+		counter("media", "packets_total", "RTP and RTCP packets relayed, both directions.", func() float64 { return float64(relay().Packets) }),
+		counter("media", "bytes_total", "Bytes of RTP and RTCP relayed, both directions.", func() float64 { return float64(relay().Bytes) }),
+		counter("media", "packets_lost_total", "RTP packets missing by sequence number on arrival at the relay.", func() float64 { return float64(relay().Lost) }),
+		counter("media", "packets_dropped_total", "Packets not relayed (no peer address yet, unknown source, bad SRTP).", func() float64 { return float64(relay().Dropped) }),
+		counter("media", "dtls_failures_total", "ICE or DTLS handshakes with XMPP clients that failed.", func() float64 { return float64(relay().DTLSFailures) }),
+		counter("media", "idle_timeouts_total", "Relayed calls ended because no media flowed.", func() float64 { return float64(relay().IdleTimeouts) }),
 		counter("gateway", "stanza_errors_total", "Stanza errors the gateway sent.", func() float64 { return float64(gw().ErrorsSent) }),
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})

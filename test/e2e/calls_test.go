@@ -143,22 +143,29 @@ func stepCallToBaresip(t *testing.T, e *callEnv) {
 	if err := call.Hangup(ctxT(t, 5*time.Second), jingle.Success, ""); err != nil {
 		t.Fatal(err)
 	}
-	wav, err := bob.WaitRecording(ctxT(t, 15*time.Second))
+	assertRecorded(t, bob, 1000)
+	if v := e.gw.metric(t, "fargo_gateway_calls_answered_total"); v == "" || v == "0" {
+		t.Errorf("fargo_gateway_calls_answered_total = %q after an answered call", v)
+	}
+}
+
+// assertRecorded checks the tone in baresip's recording of the call that
+// just ended.
+func assertRecorded(t *testing.T, b *testkit.Baresip, want float64) {
+	t.Helper()
+	wav, err := b.WaitRecording(ctxT(t, 15*time.Second))
 	if err != nil {
-		t.Fatalf("no recording: %v\n%s", err, bob.Log())
+		t.Fatalf("no recording: %v\n%s", err, b.Log())
 	}
 	pcm, rate, err := media.ReadWAV(wav)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := media.DominantFrequency(pcm, rate)
-	if math.Abs(got-1000) > 25 {
-		t.Fatalf("baresip recorded %.0f Hz, want the client's 1000 Hz", got)
+	if math.Abs(got-want) > 25 {
+		t.Fatalf("baresip recorded %.0f Hz, want the client's %.0f Hz", got, want)
 	}
 	t.Logf("baresip heard the client: %.0f Hz", got)
-	if v := e.gw.metric(t, "fargo_gateway_calls_answered_total"); v == "" || v == "0" {
-		t.Errorf("fargo_gateway_calls_answered_total = %q after an answered call", v)
-	}
 }
 
 func payloadType(t *testing.T, c *testkit.PhoneCall) uint8 {
@@ -171,21 +178,7 @@ func payloadType(t *testing.T, c *testkit.PhoneCall) uint8 {
 }
 
 func stepCallFromBaresip(t *testing.T, e *callEnv) {
-	wav := filepath.Join(t.TempDir(), "tone.wav")
-	if err := media.WriteWAV(wav, media.Tone(1000, 4*time.Second, 8000), 8000); err != nil {
-		t.Fatal(err)
-	}
-	type result struct {
-		recv string
-		log  string
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		r, l, err := testkit.BaresipCall(t, testkit.BaresipConfig{Name: "carol", User: "carol", Password: "carolpw", SIPPort: callBaresipCaller, Proxy: e.kam.Addr, Domain: e.kam.Domain},
-			"sip:alice@"+e.kam.Domain, 8, wav)
-		done <- result{r, l, err}
-	}()
+	done := callFromBaresip(t, e, callBaresipCaller, 1000, 4*time.Second, 8)
 	in, err := e.phone.WaitIncoming(ctxT(t, 20*time.Second))
 	if err != nil {
 		t.Fatalf("no incoming call: %v\n%s", err, tailLines(e.gw.logs.String(), 40))
@@ -212,7 +205,36 @@ func stepCallFromBaresip(t *testing.T, e *callEnv) {
 		t.Fatalf("end of call: %+v %v", r, err)
 	}
 	assertTone(t, "the client heard baresip's caller", rtp.Received(), 1000)
-	res := <-done
+	assertCallerHeard(t, <-done, 600)
+}
+
+// baresipCall is the outcome of a baresip caller (testkit.BaresipCall).
+type baresipCall struct {
+	recv, log string
+	err       error
+}
+
+// callFromBaresip starts carol's baresip calling alice with a tone of
+// freq for d (hung up when the file ends, after seconds at most); the
+// result comes on the channel.
+func callFromBaresip(t *testing.T, e *callEnv, port int, freq float64, d time.Duration, seconds int) <-chan baresipCall {
+	t.Helper()
+	wav := filepath.Join(t.TempDir(), "tone.wav")
+	if err := media.WriteWAV(wav, media.Tone(freq, d, 8000), 8000); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan baresipCall, 1)
+	go func() {
+		r, l, err := testkit.BaresipCall(t, testkit.BaresipConfig{Name: "carol", User: "carol", Password: "carolpw", SIPPort: port, Proxy: e.kam.Addr, Domain: e.kam.Domain},
+			"sip:alice@"+e.kam.Domain, seconds, wav)
+		done <- baresipCall{r, l, err}
+	}()
+	return done
+}
+
+// assertCallerHeard checks the tone baresip's caller recorded.
+func assertCallerHeard(t *testing.T, res baresipCall, want float64) {
+	t.Helper()
 	if res.err != nil {
 		t.Fatalf("baresip caller: %v\n%s", res.err, res.log)
 	}
@@ -220,8 +242,8 @@ func stepCallFromBaresip(t *testing.T, e *callEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := media.DominantFrequency(pcm, rate); math.Abs(got-600) > 25 {
-		t.Fatalf("baresip heard %.0f Hz, want the client's 600 Hz", got)
+	if got := media.DominantFrequency(pcm, rate); math.Abs(got-want) > 25 {
+		t.Fatalf("baresip heard %.0f Hz, want the client's %.0f Hz", got, want)
 	}
 }
 

@@ -1,0 +1,18 @@
+// Package media relays one call's RTP between the gateway's two sides when
+// the endpoints cannot talk to each other directly (protocol-map §0, mode
+// B): on the XMPP side an ICE-UDP + DTLS-SRTP leg with rtcp-mux (what
+// Conversations, Monal and browsers insist on) or a raw-UDP leg; on the
+// SIP side a plain RTP/AVP leg with RTCP on port+1 and symmetric RTP
+// (latching onto the address media really comes from). Packets are relayed
+// without transcoding; payload types are renumbered where the two sides'
+// numbers differ; telephone-event is carried like any payload.
+//
+// A Relay owns the port range, the DTLS certificate (one per process), the
+// limits and the counters; a Session is one call with one leg per side.
+// Every socket and goroutine of a session is released by Session.Close,
+// on every ending path (hang-up, idle media, DTLS failure, shutdown).
+//
+// Tier 1 engine: it imports the standard library and pion (ice, dtls,
+// srtp, rtp, rtcp) only; it knows nothing of Jingle, SDP or SIP. The
+// gateway reaches it through an adapter in internal/app.
+package media

@@ -1,0 +1,169 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// Socket indexes of an RTP leg.
+const (
+	compRTP  = 0
+	compRTCP = 1
+)
+
+// readBuf is a reader's packet buffer: an Ethernet MTU with room to
+// spare; RTP senders packetise below the path MTU.
+const readBuf = 2048
+
+// RTPLeg is a plain RTP/AVP leg: an even port for RTP and the odd one
+// above it for RTCP. It serves the SIP side, and XMPP clients using raw
+// UDP (XEP-0177).
+type RTPLeg struct {
+	s     *Session
+	side  side
+	conns [2]*net.UDPConn // compRTP, compRTCP
+	local netip.AddrPort
+
+	// Where we send, per socket: set by SetRemote, replaced by the source
+	// of the packets that really arrive (symmetric RTP, RFC 4961), which
+	// is what works behind the NATs SIP phones live behind.
+	remote  [2]atomic.Pointer[netip.AddrPort]
+	latched [2]atomic.Bool // a latch was logged on this socket
+
+	// Owned by the socket's reader goroutine; read after it ended.
+	loss lossTracker
+	rx   [2]uint64
+}
+
+func (s *Session) newRTPLeg(d side, announce netip.Addr) (*RTPLeg, error) {
+	rtp, rtcp, err := s.r.ports.pair()
+	if err != nil {
+		return nil, err
+	}
+	return &RTPLeg{
+		s:     s,
+		side:  d,
+		conns: [2]*net.UDPConn{rtp, rtcp},
+		local: netip.AddrPortFrom(announce, localPort(rtp)),
+	}, nil
+}
+
+// Local is the address to announce for this leg (SDP c= and m= port, or
+// the raw-UDP candidate): the configured address of its side and the RTP
+// port. RTCP is on the port above.
+func (l *RTPLeg) Local() netip.AddrPort { return l.local }
+
+// SetRemote sets where to send, from the SDP or the raw-UDP candidates; a
+// zero rtcp means rtp's port + 1. Packets arriving from elsewhere move the
+// destination there (per socket). Until a destination is known, packets
+// for this leg are dropped.
+func (l *RTPLeg) SetRemote(rtp, rtcp netip.AddrPort) {
+	if !rtp.IsValid() {
+		return
+	}
+	rtp = unmap(rtp)
+	if !rtcp.IsValid() {
+		rtcp = netip.AddrPortFrom(rtp.Addr(), rtp.Port()+1)
+	}
+	rtcp = unmap(rtcp)
+	l.remote[compRTP].Store(&rtp)
+	l.remote[compRTCP].Store(&rtcp)
+}
+
+func (l *RTPLeg) start() {
+	l.s.wg.Add(2)
+	go l.read(compRTP)
+	go l.read(compRTCP)
+}
+
+// read is the one reader of a socket: it relays every packet to the other
+// leg before reading the next, in this goroutine, with one buffer.
+func (l *RTPLeg) read(comp int) {
+	defer l.s.wg.Done()
+	conn := l.conns[comp]
+	buf := make([]byte, readBuf)
+	for {
+		n, src, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Nothing else is expected from an unconnected UDP socket;
+			// do not spin if it happens.
+			l.s.log.Debug("media read error", "side", l.side, "port", localPort(conn), "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		pkt := buf[:n]
+		kind := classify(pkt)
+		if kind == kindJunk {
+			l.s.r.stats.dropped.Add(1)
+			continue
+		}
+		if comp == compRTCP {
+			kind = kindRTCP // whatever its second byte says
+		}
+		l.latch(comp, unmap(src))
+		l.rx[comp]++
+		var loss *lossTracker
+		if comp == compRTP {
+			loss = &l.loss
+		}
+		l.s.relay(l.side, pkt, kind == kindRTCP, loss)
+	}
+}
+
+// latch makes src the destination of the socket's outgoing packets.
+func (l *RTPLeg) latch(comp int, src netip.AddrPort) {
+	cur := l.remote[comp].Load()
+	if cur != nil && *cur == src {
+		return
+	}
+	// A copy, so that only this rare path allocates: storing &src would
+	// move src to the heap on every call.
+	dst := src
+	l.remote[comp].Store(&dst)
+	if !l.latched[comp].Swap(true) {
+		// Once per socket: a NATed phone makes this normal, and a source
+		// hopping around must not flood the log.
+		var was any = "unknown"
+		if cur != nil {
+			was = *cur
+		}
+		l.s.log.Debug("latched onto media source", "side", l.side, "rtcp", comp == compRTCP, "announced", was, "source", src)
+	}
+}
+
+// send writes one packet toward this leg's peer; false if it was not sent.
+func (l *RTPLeg) send(pkt []byte, rtcp bool) bool {
+	comp := compRTP
+	if rtcp {
+		comp = compRTCP
+	}
+	dst := l.remote[comp].Load()
+	if dst == nil {
+		return false
+	}
+	_, err := l.conns[comp].WriteToUDPAddrPort(pkt, *dst)
+	return err == nil
+}
+
+func (l *RTPLeg) close() {
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+}
+
+func (l *RTPLeg) ports() []uint16 {
+	return []uint16{l.local.Port(), l.local.Port() + 1}
+}
+
+func unmap(a netip.AddrPort) netip.AddrPort {
+	if a.Addr().Is4In6() {
+		return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	}
+	return a
+}
