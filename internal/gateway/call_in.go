@@ -94,7 +94,7 @@ func (c *call) setCaller(ic SIPIncoming) {
 // clients can take; otherwise the INVITE is refused with 488.
 func (c *call) takeOffer(offer []byte) bool {
 	if len(offer) == 0 {
-		c.reject(488, "Not Acceptable Here", "an INVITE without SDP offer needs the media relay, which this gateway does not run")
+		c.reject(488, "Not Acceptable Here", "an INVITE without an SDP offer (delayed offer) is not supported: send the offer in the INVITE")
 		return false
 	}
 	m, err := jinglesdp.ParseSDP(offer, jingle.RoleInitiator, nil)
@@ -274,7 +274,7 @@ func noDeviceText(ice bool, n int) string {
 	if ice {
 		t = "ICE"
 	}
-	return fmt.Sprintf("none of the user's %d online devices can take %s calls without the media relay", n, t)
+	return fmt.Sprintf("none of the user's %d online devices can take %s calls (media.mode decides whether the relay joins them)", n, t)
 }
 
 // initiateTo sends the session-initiate for the call to one device.
