@@ -118,7 +118,9 @@ func (c *call) takeOffer(offer []byte) bool {
 func (c *call) offerUser() bool {
 	contents, err := c.media.ToXMPP(c.sipKept)
 	if err != nil {
-		c.reject(500, "Server Internal Error", err.Error())
+		// The path refuses media it cannot carry (e.g. mandatory SRTP
+		// with no usable crypto suite).
+		c.reject(488, "Not Acceptable Here", err.Error())
 		return false
 	}
 	c.offerToUser, c.userGroup = contents, nil

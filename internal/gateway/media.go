@@ -94,6 +94,9 @@ func (p MediaPolicy) relayIncoming(offer []jingle.Content, allRawUDP bool) bool 
 		if ct.Transport.IsICE() && hasFingerprint(ct.Transport) {
 			return false // a WebRTC-style SIP peer: ICE clients reach it
 		}
+		if ct.Description != nil && ct.Description.Encryption != nil {
+			return true // SDES keys stay with the relay, not the XMPP client
+		}
 		if p.RelayPrivate && privateCandidates(ct.Transport) {
 			return true
 		}

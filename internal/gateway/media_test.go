@@ -51,6 +51,8 @@ func TestRelayIncoming(t *testing.T) {
 	plainPrivate := contentWith(transport(jingle.NSRawUDP, false, "10.0.0.5"))
 	webrtcSIP := contentWith(transport(jingle.NSICEUDP, true, "198.51.100.7"))
 	auto := MediaPolicy{Mode: MediaModeAuto, RelayPrivate: true}
+	sdes := contentWith(transport(jingle.NSRawUDP, false, "198.51.100.7"))
+	sdes[0].Description = &jingle.Description{Media: "audio", Encryption: &jingle.Encryption{Crypto: []jingle.Crypto{{Suite: "AES_CM_128_HMAC_SHA1_80", KeyParams: "inline:x", Tag: "1"}}}}
 	for _, tc := range []struct {
 		name      string
 		policy    MediaPolicy
@@ -62,6 +64,7 @@ func TestRelayIncoming(t *testing.T) {
 		{"auto: plain RTP, an ICE-only device (Conversations)", auto, plainPublic, false, true},
 		{"auto: plain RTP from a private address", auto, plainPrivate, true, true},
 		{"auto: a WebRTC-style SIP peer needs no relay", auto, webrtcSIP, false, false},
+		{"auto: SDES-SRTP from the SIP side is terminated by the relay", auto, sdes, true, true},
 		{"relay: always", MediaPolicy{Mode: MediaModeRelay}, plainPublic, true, true},
 		{"direct: never", MediaPolicy{Mode: MediaModeDirect}, plainPublic, false, false},
 	} {

@@ -2,10 +2,13 @@
 // the endpoints cannot talk to each other directly (protocol-map §0, mode
 // B): on the XMPP side an ICE-UDP + DTLS-SRTP leg with rtcp-mux (what
 // Conversations, Monal and browsers insist on) or a raw-UDP leg; on the
-// SIP side a plain RTP/AVP leg with RTCP on port+1 and symmetric RTP
-// (latching onto the address media really comes from). Packets are relayed
-// without transcoding; payload types are renumbered where the two sides'
-// numbers differ; telephone-event is carried like any payload.
+// SIP side an RTP/AVP leg with RTCP on port+1 and symmetric RTP (latching
+// onto the address media really comes from), plain or, when the SIP side
+// offers it, keyed with SDES-SRTP (RFC 4568, RTPLeg.SetSRTP). Packets are
+// relayed without transcoding (SRTP is decrypted on the way in and
+// encrypted on the way out, per leg); payload types are renumbered where
+// the two sides' numbers differ; telephone-event is carried like any
+// payload.
 //
 // A Relay owns the port range, the DTLS certificate (one per process), the
 // limits and the counters; a Session is one call with one leg per side.

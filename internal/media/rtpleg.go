@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,9 +19,10 @@ const (
 // spare; RTP senders packetise below the path MTU.
 const readBuf = 2048
 
-// RTPLeg is a plain RTP/AVP leg: an even port for RTP and the odd one
-// above it for RTCP. It serves the SIP side, and XMPP clients using raw
-// UDP (XEP-0177).
+// RTPLeg is an RTP/AVP leg: an even port for RTP and the odd one above it
+// for RTCP. It serves the SIP side, and XMPP clients using raw UDP
+// (XEP-0177). It is plain RTP unless SetSRTP keys it with SDES-SRTP
+// (RTP/SAVP).
 type RTPLeg struct {
 	s     *Session
 	side  side
@@ -33,9 +35,16 @@ type RTPLeg struct {
 	remote  [2]atomic.Pointer[netip.AddrPort]
 	latched [2]atomic.Bool // a latch was logged on this socket
 
+	// SDES-SRTP keys, nil for plain RTP: loaded by the readers for every
+	// packet received and by the other leg's readers for every packet
+	// sent; SetSRTP swaps it under keyMu.
+	sdes  atomic.Pointer[sdesState]
+	keyMu sync.Mutex
+
 	// Owned by the socket's reader goroutine; read after it ended.
-	loss lossTracker
-	rx   [2]uint64
+	loss     lossTracker
+	rx       [2]uint64
+	authFail [2]bool // an SRTP authentication failure was logged
 }
 
 func (s *Session) newRTPLeg(d side, announce netip.Addr) (*RTPLeg, error) {
@@ -106,6 +115,15 @@ func (l *RTPLeg) read(comp int) {
 		if comp == compRTCP {
 			kind = kindRTCP // whatever its second byte says
 		}
+		if k := l.sdes.Load(); k != nil {
+			// Before the latch: a packet that does not authenticate must
+			// not steer our media anywhere.
+			var ok bool
+			if pkt, ok = k.rx.decrypt(comp, pkt, kind == kindRTCP); !ok {
+				l.srtpDrop(comp, src)
+				continue
+			}
+		}
 		l.latch(comp, unmap(src))
 		l.rx[comp]++
 		var loss *lossTracker
@@ -113,6 +131,17 @@ func (l *RTPLeg) read(comp int) {
 			loss = &l.loss
 		}
 		l.s.relay(l.side, pkt, kind == kindRTCP, loss)
+	}
+}
+
+// srtpDrop counts a packet that failed SRTP authentication or the replay
+// check, logging the first of each socket: a wrong key in the SDP shows up
+// as silence, and the log should say why.
+func (l *RTPLeg) srtpDrop(comp int, src netip.AddrPort) {
+	l.s.r.stats.dropped.Add(1)
+	if !l.authFail[comp] {
+		l.authFail[comp] = true
+		l.s.log.Debug("SRTP packet dropped: authentication or replay check failed", "side", l.side, "rtcp", comp == compRTCP, "source", unmap(src))
 	}
 }
 
@@ -146,6 +175,9 @@ func (l *RTPLeg) send(pkt []byte, rtcp bool) bool {
 	dst := l.remote[comp].Load()
 	if dst == nil {
 		return false
+	}
+	if k := l.sdes.Load(); k != nil {
+		return k.tx.send(l.conns[comp], pkt, rtcp, *dst)
 	}
 	_, err := l.conns[comp].WriteToUDPAddrPort(pkt, *dst)
 	return err == nil

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Session is one relayed call: a plain RTP leg toward SIP, created with the
+// Session is one relayed call: an RTP leg toward SIP, created with the
 // session, and one leg toward the XMPP client, raw UDP or ICE + DTLS-SRTP,
 // added once the client's transport is known. Packets arriving on one leg
 // are written to the other by the reading goroutine itself.
@@ -92,7 +92,8 @@ func (s *Session) ExpectMedia() {
 	s.idle = time.AfterFunc(s.r.cfg.IdleTimeout, s.checkIdle)
 }
 
-// SIP is the plain RTP/AVP leg toward the SIP side.
+// SIP is the RTP/AVP leg toward the SIP side (RTP/SAVP once SetSRTP keyed
+// it).
 func (s *Session) SIP() *RTPLeg { return s.sip }
 
 // XMPPRaw returns the raw-UDP leg (XEP-0177) toward the XMPP client,

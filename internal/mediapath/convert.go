@@ -9,9 +9,10 @@ import (
 	"fargo.dev/fargo/internal/media"
 )
 
-// towardSIP is a user's content as the SIP side gets it: the relay's plain
-// RTP leg at local, and the description without what only the XMPP leg
-// uses (rtcp-mux, feedback, header extensions, SSRCs, SDES keys).
+// towardSIP is a user's content as the SIP side gets it: the relay's RTP
+// leg at local, and the description without what only the XMPP leg uses
+// (rtcp-mux, feedback, header extensions, SSRCs, the user's SDES keys;
+// ToSIP adds the SIP leg's own).
 func towardSIP(ct jingle.Content, local netip.AddrPort) jingle.Content {
 	out := ct
 	if ct.Description != nil {

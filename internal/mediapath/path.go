@@ -55,6 +55,7 @@ type Path struct {
 	seen       map[media.Candidate]bool // remote ICE candidates already given
 	sawSIP     bool                     // ToXMPP ran: the SIP side's offer or answer
 	sawXMPP    bool                     // ToSIP ran: the user's offer or answer
+	sdes       *sipSDES                 // the SIP leg's SDES-SRTP keys, nil while plain
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -92,7 +93,9 @@ func (p *Path) Close() {
 }
 
 // ToSIP takes the user's offer or answer (or a re-offer: hold) and returns
-// what the SIP side gets: the same media on the relay's plain RTP leg.
+// what the SIP side gets: the same media on the relay's RTP leg, plain, or
+// with our a=crypto line once the SIP side offered SDES-SRTP (the answer
+// built from it mirrors the offered RTP/SAVP proto).
 func (p *Path) ToSIP(contents []jingle.Content) ([]jingle.Content, error) {
 	audio, err := audioContent(contents)
 	if err != nil {
@@ -110,17 +113,30 @@ func (p *Path) ToSIP(contents []jingle.Content) ([]jingle.Content, error) {
 			out[i].Senders = jingle.SendersNone
 		}
 	}
+	if out[audio].Description != nil { // towardSIP made it a copy
+		out[audio].Description.Encryption = p.sipCryptoLine()
+	}
 	return out, nil
 }
 
 // ToXMPP takes the SIP side's offer or answer (or a re-offer) and returns
-// what the user's device gets: the same media on the relay's XMPP leg.
+// what the user's device gets: the same media on the relay's XMPP leg,
+// without the SIP side's SDES keys, which key the relay's SIP leg.
+//
+// A call made by the user gets the SIP side's answer here after ToSIP
+// gave its offer; anything else is taken as an offer (the SIP side's call,
+// a re-INVITE). So would be the answer to one of our re-INVITEs, which is
+// right for SDES too: it repeats the tag of our line, which repeated
+// theirs, with their current key.
 func (p *Path) ToXMPP(contents []jingle.Content) ([]jingle.Content, error) {
 	audio, err := audioContent(contents)
 	if err != nil {
 		return nil, err
 	}
 	ct := contents[audio]
+	if err := p.takeSIPCrypto(ct.Description, p.sawXMPP && !p.sawSIP); err != nil {
+		return nil, err
+	}
 	if rtp, rtcp, ok := rawAddrs(ct.Transport); ok && !rtp.Addr().IsUnspecified() {
 		p.s.SIP().SetRemote(rtp, rtcp)
 	}

@@ -88,12 +88,13 @@ func (p *Path) takeICE(t *jingle.Transport) error {
 }
 
 // towardXMPP is a SIP-side content as the user's device gets it: the
-// relay's transport, rtcp-mux for ICE.
+// relay's transport, rtcp-mux for ICE, and no SDES keys: those belong to
+// the SIP leg, and the XMPP leg is keyed by DTLS or plain.
 func (p *Path) towardXMPP(ct jingle.Content) jingle.Content {
 	out := ct
 	if ct.Description != nil {
 		d := *ct.Description
-		d.RTCPMux = nil
+		d.RTCPMux, d.Encryption = nil, nil
 		if p.ice != nil {
 			d.RTCPMux = &jingle.Empty{}
 		}

@@ -47,7 +47,20 @@ type BaresipConfig struct {
 	Domain   string // default SIPDomain
 	ConsPort int    // console (UDP and TCP); default SIPPort+2
 	RTPPort  int    // first of 10 RTP/RTCP ports; default 27000+SIPPort%1000
+	// MediaEnc is the account's media encryption: "" plain RTP/AVP (the
+	// default), BaresipSDES or BaresipSDESMandatory.
+	MediaEnc string
 }
+
+// Media encryptions of a baresip user agent (BaresipConfig.MediaEnc): SDES
+// (RFC 4568, a=crypto) from baresip's srtp module.
+const (
+	// BaresipSDES offers and accepts SDES on RTP/AVP and falls back to
+	// plain RTP when the other side has no a=crypto (best effort).
+	BaresipSDES = "srtp"
+	// BaresipSDESMandatory offers RTP/SAVP and takes nothing else.
+	BaresipSDESMandatory = "srtp-mand"
+)
 
 // Baresip is a running baresip user agent.
 type Baresip struct {
@@ -80,6 +93,9 @@ func (cfg BaresipConfig) resolve(t testing.TB) (BaresipConfig, []string) {
 	if cfg.Domain == "" {
 		cfg.Domain = SIPDomain
 	}
+	if cfg.MediaEnc != "" && cfg.MediaEnc != BaresipSDES && cfg.MediaEnc != BaresipSDESMandatory {
+		t.Fatalf("baresip: media encryption %q: want none, %q or %q", cfg.MediaEnc, BaresipSDES, BaresipSDESMandatory)
+	}
 	if cfg.ConsPort == 0 {
 		cfg.ConsPort = cfg.SIPPort + 2
 	}
@@ -94,6 +110,7 @@ func (cfg BaresipConfig) resolve(t testing.TB) (BaresipConfig, []string) {
 		"BARESIP_CONS_PORT=" + strconv.Itoa(cfg.ConsPort),
 		fmt.Sprintf("BARESIP_RTP_PORTS=%d-%d", cfg.RTPPort, cfg.RTPPort+9),
 		"BARESIP_TONE=" + strconv.Itoa(baresipTone),
+		"BARESIP_MEDIAENC=" + cfg.MediaEnc,
 	}
 	return cfg, env
 }

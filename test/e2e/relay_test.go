@@ -21,7 +21,8 @@ const (
 // TestRelayedCalls joins a client that behaves like Conversations (ICE +
 // DTLS-SRTP only, no candidates in session-initiate or session-accept,
 // every candidate trickled, actpass) to baresip, a plain RTP phone, through
-// the gateway's media relay, both ways, with tones checked on both sides.
+// the gateway's media relay, both ways, with tones checked on both sides;
+// then to baresip with SDES-SRTP (srtp_test.go).
 func TestRelayedCalls(t *testing.T) {
 	srv := testkit.StartProsody(t, testkit.ProsodyConfig{C2SPort: relayC2S, ComponentPort: relayComponent, HTTPPort: relayHTTP, HTTPSPort: relayHTTPS})
 	kam := testkit.StartKamailio(t, testkit.KamailioConfig{Port: relayKamailio})
@@ -47,6 +48,8 @@ func TestRelayedCalls(t *testing.T) {
 	}{
 		{"Conversations-like client calls a plain RTP phone through the relay", stepRelayedCallOut},
 		{"a plain RTP phone calls the Conversations-like client through the relay", stepRelayedCallIn},
+		{"an SDES-SRTP phone calls the Conversations-like client through the relay", stepSDESCallIn},
+		{"the client calls an SDES-capable phone: plain RTP toward SIP", stepSDESCallOut},
 		{"the relay released every call", stepRelayReleased},
 	} {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, ce) }) {
@@ -118,7 +121,7 @@ func stepRelayReleased(t *testing.T, e *callEnv) {
 	}
 	for name, want := range map[string]string{
 		"fargo_media_relayed_calls":       "0",
-		"fargo_media_relayed_calls_total": "2",
+		"fargo_media_relayed_calls_total": "4",
 		"fargo_media_dtls_failures_total": "0",
 	} {
 		if got := e.gw.metric(t, name); got != want {
