@@ -21,6 +21,7 @@ var tiers = map[string]int{
 	"internal/stanza":    0,
 	"internal/xdata":     0,
 	"internal/leakcheck": 0,
+	"internal/testlog":   0,
 	"internal/jingle":    0,
 	"internal/jinglesdp": 0,
 	"internal/reason":    0,

@@ -213,7 +213,7 @@ func TestSymmetricRTPLatchesOntoTheRealSource(t *testing.T) {
 	c.client.rtp.send(c.raw.Local(), rtpPacket(0, false, 4, 7))
 	c.ph.rtp.expect()
 
-	if n := logs.count("latched onto media source"); n != 2 {
+	if n := logs.Count("latched onto media source"); n != 2 {
 		t.Errorf("%d latch log lines, want one per socket that latched (2):\n%s", n, logs)
 	}
 }

@@ -1,14 +1,12 @@
 package media
 
 import (
-	"bytes"
 	"errors"
+	"fargo.dev/fargo/internal/testlog"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,9 +44,9 @@ func testConfig(min, max uint16) Config {
 
 // newTestRelay makes a relay closed at the end of the test, logging into
 // the returned buffer.
-func newTestRelay(t testing.TB, cfg Config) (*Relay, *syncBuffer) {
+func newTestRelay(t testing.TB, cfg Config) (*Relay, *testlog.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	r, err := NewRelay(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -71,26 +69,6 @@ func newTestSession(t testing.TB, r *Relay) *Session {
 	t.Cleanup(s.Close)
 	return s
 }
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) count(s string) int { return strings.Count(b.String(), s) }
 
 // endpoint is one UDP socket on loopback playing a phone or a client.
 type endpoint struct {

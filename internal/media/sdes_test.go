@@ -134,6 +134,9 @@ func TestSDESRelaysBothWays(t *testing.T) {
 				t.Fatalf("XMPP→SIP RTCP: got % x, want % x", got, rr)
 			}
 
+			// The relay counts a packet after sending it: the receiver may
+			// see it first.
+			waitFor(t, "9 packets counted", func() bool { return r.Stats().Packets == 9 })
 			if st := r.Stats(); st.Dropped != 0 || st.Packets != 9 || st.Lost != 0 {
 				t.Fatalf("stats %+v, want 9 packets, none dropped or lost", st)
 			}

@@ -1,13 +1,12 @@
 package sip
 
 import (
-	"bytes"
 	"context"
+	"fargo.dev/fargo/internal/testlog"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +26,7 @@ const (
 // injected logger (connection reference counting), and those must not
 // carry secrets either.
 func TestMain(m *testing.M) {
-	global := &syncBuffer{}
+	global := &testlog.Buffer{}
 	slog.SetDefault(slog.New(slog.NewTextHandler(global, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	code := leakcheck.Run(m, 10*time.Second)
 	if s := secretIn(global.String()); s != "" {
@@ -52,24 +51,6 @@ type tokens map[string]bool
 
 func (p tokens) KnownToken(_ context.Context, t string) bool { return p[t] }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startUA runs a UA on a random loopback port until the test ends, logging
 // at debug level, and checks at the end that no secret reached the log.
 func startUA(t testing.TB, cfg Config) *UA {
@@ -87,7 +68,7 @@ func startUAWith(t testing.TB, cfg Config, setup func(*UA)) *UA {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "fargo-test/0.1"
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ua, err := NewUA(cfg, log, tokens{testToken: true, "tok-bob": true})
 	if err != nil {

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"errors"
+	"fargo.dev/fargo/internal/testlog"
 	"log/slog"
 	"strings"
 	"testing"
@@ -216,7 +217,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSipgoLogHandler(t *testing.T) {
-	var buf syncBuffer
+	var buf testlog.Buffer
 	l := newSipgoLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	l.Error("failed to parse", "data", strings.Repeat("A", 1000))
 	if buf.String() != "" {

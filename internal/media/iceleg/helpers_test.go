@@ -3,6 +3,7 @@ package iceleg
 import (
 	"bytes"
 	"errors"
+	"fargo.dev/fargo/internal/testlog"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -38,27 +39,9 @@ func testCert(t testing.TB) *Certificate {
 	return certVal
 }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testLog is a debug logger whose output is printed if the test fails.
 func testLog(t testing.TB, name string) *slog.Logger {
-	buf := &syncBuffer{}
+	buf := &testlog.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv("ICELEG_LOG") != "" {
 			t.Logf("log of %s:\n%s", name, buf.String())
