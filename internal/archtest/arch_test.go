@@ -45,6 +45,7 @@ var tiers = map[string]int{
 
 	"cmd/fargo": 4,
 	"test":      4,
+	"bench":     4, // load tools run by bench/*.sh, never part of the binary
 }
 
 // forbidden lists imports a package must not have even though its tier
