@@ -1,6 +1,7 @@
 // Command fargo is the XMPP ⇄ SIP gateway. Subcommands:
 //
 //	fargo serve --config fargo.toml   run the gateway
+//	fargo echo-sip [flags]            run the SIP echo service (echo.go)
 //	fargo version                     print the version
 package main
 
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "echo-sip":
+		return echoSIP(args[1:], stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "fargo", buildVersion())
 		return 0
@@ -54,6 +57,7 @@ func usage(w io.Writer) {
 
 Commands:
   serve --config FILE   run the gateway (see examples/fargo.toml)
+  echo-sip [flags]      run a SIP echo test service (sip:echo@host:port)
   version               print the version
 
 `)

@@ -26,6 +26,11 @@ func TestCommands(t *testing.T) {
 		{"missing config", []string{"serve", "--config", "/nonexistent/fargo.toml"}, 1, "read config"},
 		{"bad config names the key", []string{"serve", "--config", bad}, 1, "unknown key(s): component.secrt"},
 		{"bad flag", []string{"serve", "--nope"}, 2, "flag provided but not defined"},
+		{"help lists echo-sip", []string{"help"}, 0, "echo-sip"},
+		{"echo-sip bad flag", []string{"echo-sip", "--nope"}, 2, "flag provided but not defined"},
+		{"echo-sip register needs password", []string{"echo-sip", "--register-aor", "echo@sip.example.org"}, 1, "--password-file"},
+		{"echo-sip bad listen", []string{"echo-sip", "--listen", "localhost"}, 1, "must be IP:port"},
+		{"echo-sip bad log level", []string{"echo-sip", "--log-level", "loud"}, 2, "--log-level"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,6 +36,7 @@ var tiers = map[string]int{
 
 	"internal/gateway":   2,
 	"internal/mediapath": 2,
+	"internal/echo":      2,
 
 	"internal/config":   3,
 	"internal/metrics":  3,
