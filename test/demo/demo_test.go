@@ -33,7 +33,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("scripts/demo.sh: %v\n%s", err, out.String())
 	}
 	t.Log(out.String())
-	for _, want := range []string{"alice heard 440 Hz", "baresip recorded 1000 Hz", "baresip recorded 600 Hz", "jingle session-accept", "INVITE sip:"} {
+	for _, want := range []string{"alice heard 440 Hz", "baresip recorded 1000 Hz", "baresip recorded 600 Hz", "jingle session-accept", "INVITE sip:", "alice heard 800 Hz back", "transport-info"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}

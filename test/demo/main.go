@@ -26,6 +26,7 @@ type config struct {
 	phoneDir                    string // its runtime directory (baresip.log, rec/)
 	phoneCons                   int    // its console port
 	phoneSIP                    int    // its SIP port, to tell its messages apart in the trace
+	echo                        string // the SIP echo service's address of record
 }
 
 // demo is the state the steps share.
@@ -52,6 +53,7 @@ func main() {
 	flag.StringVar(&cfg.phoneDir, "phone-dir", "/tmp/fargo-demo/baresip/bob", "the SIP phone's runtime directory")
 	flag.IntVar(&cfg.phoneCons, "phone-console", 7602, "the SIP phone's console port")
 	flag.IntVar(&cfg.phoneSIP, "phone-sip-port", 7600, "the SIP phone's SIP port")
+	flag.StringVar(&cfg.echo, "echo", "echo@sip.example.org", "the SIP echo service (fargo echo-sip) to call through the relay")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -68,13 +70,13 @@ func (d *demo) run() error {
 	}
 	defer d.c.Close()
 	for _, step := range []func() error{
-		d.register, d.showRegistration, d.addContact, d.callOut, d.callIn, d.goOffline,
+		d.register, d.showRegistration, d.addContact, d.callOut, d.callIn, d.callEcho, d.goOffline,
 	} {
 		if err := step(); err != nil {
 			return err
 		}
 	}
-	say("\ndemo finished: SIP registration follows presence, and calls work both ways through the gateway")
+	say("\ndemo finished: SIP registration follows presence, and calls work both ways through the gateway, and its relay joins ICE + DTLS-SRTP to plain RTP")
 	return nil
 }
 

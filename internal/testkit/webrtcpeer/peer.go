@@ -124,6 +124,10 @@ func newAPI(codecs []Codec) (*webrtc.API, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) })
+	// libwebrtc plays an audio stream whose SSRC the answer did not declare
+	// (its "unsignaled" default stream); pion drops it unless told to. A
+	// SIP peer or echo that never sends a=ssrc must still be heard.
+	se.SetHandleUndeclaredSSRCWithoutAnswer(true)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se),
 		webrtc.WithInterceptorRegistry(&interceptor.Registry{})), nil
 }
