@@ -49,7 +49,7 @@ func newRelay(cfg config.Media, log *slog.Logger) (*media.Relay, error) {
 		BindAddr: bind, SIPAddr: cfg.AnnouncedSIP(), XMPPAddr: cfg.AnnouncedXMPP(),
 		PortMin: uint16(cfg.PortMin), PortMax: uint16(cfg.PortMax),
 		MaxSessions: cfg.MaxRelayed, IdleTimeout: cfg.IdleTimeout.Duration,
-		HandshakeTimeout: cfg.HandshakeTimeout.Duration,
+		HandshakeTimeout: cfg.HandshakeTimeout.Duration, LearnWindow: cfg.LearnWindow.Duration,
 	}, log)
 }
 

@@ -45,6 +45,10 @@ type Media struct {
 	RelayPrivate     bool     `toml:"relay_private"`
 	IdleTimeout      Duration `toml:"idle_timeout"`
 	HandshakeTimeout Duration `toml:"handshake_timeout"`
+	// LearnWindow is how long a plain RTP side may move its media source
+	// (NAT) after its first packet or a re-INVITE; later strangers are
+	// dropped.
+	LearnWindow Duration `toml:"learn_window"`
 }
 
 // Calls bounds and tunes calls.
@@ -156,7 +160,8 @@ func Default() Config {
 		Calls: Calls{MaxPerUser: 4, MaxTotal: 1000, RingTimeout: Duration{60 * time.Second},
 			ProposeTimeout: Duration{30 * time.Second}, GatherTimeout: Duration{time.Second}},
 		Media: Media{Mode: "auto", Bind: "127.0.0.1", PortMin: 40000, PortMax: 49999, MaxRelayed: 1000,
-			RelayPrivate: true, IdleTimeout: Duration{60 * time.Second}, HandshakeTimeout: Duration{10 * time.Second}},
+			RelayPrivate: true, IdleTimeout: Duration{60 * time.Second}, HandshakeTimeout: Duration{10 * time.Second},
+			LearnWindow: Duration{3 * time.Second}},
 	}
 }
 

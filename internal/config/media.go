@@ -42,6 +42,7 @@ func (c *Config) validateMedia() error {
 	}
 	add(positive("media.idle_timeout", m.IdleTimeout, time.Second))
 	add(positive("media.handshake_timeout", m.HandshakeTimeout, time.Second))
+	add(positive("media.learn_window", m.LearnWindow, 100*time.Millisecond))
 	return errors.Join(errs...)
 }
 

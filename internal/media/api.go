@@ -30,6 +30,13 @@ type Config struct {
 	// RTCP packet arrived from either side for this long; the clock
 	// starts at Session.ExpectMedia (the answer). 60 s when zero.
 	IdleTimeout time.Duration
+	// LearnWindow is how long after its first packet (or after SetRemote)
+	// a plain RTP leg follows a new source address (symmetric RTP for
+	// phones behind NAT). Later, packets from any other source are dropped:
+	// a stranger who guesses a relay port cannot pull the call's media to
+	// itself. SRTP-keyed legs follow authenticated packets at any time.
+	// 3 s when zero.
+	LearnWindow time.Duration
 	// HandshakeTimeout bounds ICE + DTLS on an ICE leg once the remote
 	// credentials are set (ErrDTLS beyond). 10 s when zero.
 	HandshakeTimeout time.Duration

@@ -401,3 +401,37 @@ func TestMuxedRTCPOnTheRTPPort(t *testing.T) {
 		t.Fatal(fmt.Sprint("RTCP counted as RTP: ", st))
 	}
 }
+
+// After the learning window a stranger's packets are dropped and do not
+// move the call's media; a SetRemote (re-INVITE) opens the window again.
+func TestLearningWindowGuardsTheLatch(t *testing.T) {
+	cfg := testConfig(28000, 28099)
+	cfg.LearnWindow = 150 * time.Millisecond
+	r, logs := newTestRelay(t, cfg)
+	c := newRawCall(t, r)
+
+	c.ph.rtp.send(c.sip.Local(), rtpPacket(0, false, 1, 9)) // opens the window
+	c.client.rtp.expect()
+	time.Sleep(2 * cfg.LearnWindow)
+
+	stranger := newEndpoint(t)
+	stranger.send(c.sip.Local(), rtpPacket(0, false, 2, 66))
+	c.client.rtp.expectNothing(50 * time.Millisecond)
+	waitFor(t, "the stranger's packet counted as dropped", func() bool { return r.Stats().Dropped == 1 })
+	c.client.rtp.send(c.raw.Local(), rtpPacket(0, false, 1, 7))
+	c.ph.rtp.expect() // still to the phone
+	stranger.expectNothing(20 * time.Millisecond)
+	if n := logs.Count("unexpected source dropped"); n != 1 {
+		t.Errorf("%d log lines about the stranger, want 1:\n%s", n, logs)
+	}
+
+	// The phone is moved by signalling: the window opens again.
+	c.sip.SetRemote(stranger.addr(), netip0)
+	stranger.send(c.sip.Local(), rtpPacket(0, false, 3, 66))
+	c.client.rtp.expect()
+	moved := newEndpoint(t)
+	moved.send(c.sip.Local(), rtpPacket(0, false, 4, 66)) // within the new window
+	c.client.rtp.expect()
+	c.client.rtp.send(c.raw.Local(), rtpPacket(0, false, 2, 7))
+	moved.expect()
+}

@@ -12,6 +12,7 @@ import (
 const (
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultLearnWindow      = 3 * time.Second
 	DefaultMaxSessions      = 1000
 )
 
@@ -72,6 +73,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HandshakeTimeout == 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
+	if c.LearnWindow == 0 {
+		c.LearnWindow = DefaultLearnWindow
+	}
 	if c.MaxSessions == 0 {
 		c.MaxSessions = DefaultMaxSessions
 	}
@@ -86,7 +90,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: XMPP-side address %v cannot be announced", ErrBadInput, c.XMPPAddr)
 	case c.BindAddr.IsMulticast() || c.BindAddr.Zone() != "":
 		return c, fmt.Errorf("%w: bind address %v", ErrBadInput, c.BindAddr)
-	case c.MaxSessions < 0 || c.IdleTimeout < 0 || c.HandshakeTimeout < 0:
+	case c.MaxSessions < 0 || c.IdleTimeout < 0 || c.HandshakeTimeout < 0 || c.LearnWindow < 0:
 		return c, fmt.Errorf("%w: negative limit or timeout", ErrBadInput)
 	}
 	c.SIPAddr, c.XMPPAddr = c.SIPAddr.Unmap(), c.XMPPAddr.Unmap()

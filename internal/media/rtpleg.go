@@ -34,6 +34,9 @@ type RTPLeg struct {
 	// is what works behind the NATs SIP phones live behind.
 	remote  [2]atomic.Pointer[netip.AddrPort]
 	latched [2]atomic.Bool // a latch was logged on this socket
+	// learnFrom is Relay.now() when the socket's learning window opened
+	// (its first packet, or the first after SetRemote); 0: not yet.
+	learnFrom [2]atomic.Int64
 
 	// SDES-SRTP keys, nil for plain RTP: loaded by the readers for every
 	// packet received and by the other leg's readers for every packet
@@ -45,6 +48,7 @@ type RTPLeg struct {
 	loss     lossTracker
 	rx       [2]uint64
 	authFail [2]bool // an SRTP authentication failure was logged
+	stranger [2]bool // a packet from an unexpected source was logged
 }
 
 func (s *Session) newRTPLeg(d side, announce netip.Addr) (*RTPLeg, error) {
@@ -80,6 +84,10 @@ func (l *RTPLeg) SetRemote(rtp, rtcp netip.AddrPort) {
 	rtcp = unmap(rtcp)
 	l.remote[compRTP].Store(&rtp)
 	l.remote[compRTCP].Store(&rtcp)
+	// A new address from signalling (a re-INVITE): learn where its media
+	// really comes from again.
+	l.learnFrom[compRTP].Store(0)
+	l.learnFrom[compRTCP].Store(0)
 }
 
 func (l *RTPLeg) start() {
@@ -124,7 +132,9 @@ func (l *RTPLeg) read(comp int) {
 				continue
 			}
 		}
-		l.latch(comp, unmap(src))
+		if !l.accept(comp, unmap(src)) {
+			continue
+		}
 		l.rx[comp]++
 		var loss *lossTracker
 		if comp == compRTP {
@@ -143,6 +153,33 @@ func (l *RTPLeg) srtpDrop(comp int, src netip.AddrPort) {
 		l.authFail[comp] = true
 		l.s.log.Debug("SRTP packet dropped: authentication or replay check failed", "side", l.side, "rtcp", comp == compRTCP, "source", unmap(src))
 	}
+}
+
+// accept decides whether a packet from src is the peer's: the current
+// destination always is; a new source is latched onto during the learning
+// window, or at any time on an SRTP leg (the packet authenticated).
+// Strangers are dropped and counted.
+func (l *RTPLeg) accept(comp int, src netip.AddrPort) bool {
+	from := l.learnFrom[comp].Load()
+	if from == 0 {
+		// The window opens at the first packet, whoever sent it.
+		l.learnFrom[comp].CompareAndSwap(0, l.s.r.now())
+		from = l.learnFrom[comp].Load()
+	}
+	if cur := l.remote[comp].Load(); cur != nil && *cur == src {
+		return true
+	}
+	now := l.s.r.now()
+	if l.sdes.Load() != nil || now-from <= int64(l.s.r.cfg.LearnWindow) {
+		l.latch(comp, src)
+		return true
+	}
+	l.s.r.stats.dropped.Add(1)
+	if !l.stranger[comp] {
+		l.stranger[comp] = true
+		l.s.log.Info("media from an unexpected source dropped (after the learning window)", "side", l.side, "rtcp", comp == compRTCP, "source", src)
+	}
+	return false
 }
 
 // latch makes src the destination of the socket's outgoing packets.
