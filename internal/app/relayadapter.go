@@ -64,3 +64,11 @@ func relayStats(r *media.Relay) func() media.Stats {
 		return r.Stats()
 	}
 }
+
+func (a relayAdapter) OpenEcho(ended func(error)) (gateway.EchoPath, error) {
+	p, err := a.r.OpenEcho(func(err error) { ended(coreError(err)) })
+	if err != nil {
+		return nil, coreError(err)
+	}
+	return p, nil
+}

@@ -83,7 +83,7 @@ func (c *call) setHold(held bool) {
 		return
 	}
 	c.held = held
-	if c.state != stateActive {
+	if c.state != stateActive || c.sip == nil { // the echo has no SIP side
 		return
 	}
 	c.log.Info("hold changed by the user", "held", held)
@@ -134,7 +134,7 @@ func (c *call) localSDP(direction string) ([]byte, error) {
 // sendDTMF relays an XEP-0181 key to the SIP side as SIP INFO (RFC 4733
 // events need no help: they travel in the media).
 func (c *call) sendDTMF(d jingle.DTMF) {
-	if c.state != stateActive {
+	if c.state != stateActive || c.sip == nil { // the echo's tones come back in the media
 		return
 	}
 	sc, log := c.sip, c.log

@@ -41,6 +41,10 @@ func (u *user) sessionInitiate(req *stanza.Stanza, j *jingle.Jingle, contact str
 		c.close()
 		return
 	}
+	if c.isEcho() {
+		c.answerEcho()
+		return
+	}
 	if u.g.relay != nil && u.g.cfg.Media.relayOutgoing(j.Contents) {
 		if err := c.useRelay(false); err != nil {
 			c.log.Info("offer refused: no relay", "err", err)

@@ -126,3 +126,28 @@ func TestIncomingCallToICEDeviceIsRelayed(t *testing.T) {
 		return strings.Contains(a, "m=audio 6000 RTP/AVP 0") && strings.Contains(a, "c=IN IP4 198.51.100.1")
 	})
 }
+
+func TestEchoContactAnswersAtOnce(t *testing.T) {
+	h, calls, _, relay := relayHarness(t)
+	echo := h.gw.EchoJID() + "/sip"
+	h.in(conversationsInitiate("si1", "E1", echo))
+	h.reply("si1")
+	acc := decodeJingle(t, h.expect("session-accept from the echo", jingleTo(aliceRes, jingle.ActionSessionAccept)))
+	if !acc.Contents[0].Transport.IsICE() || acc.Group == nil {
+		t.Fatalf("echo answer %+v group %+v", acc.Contents[0].Transport, acc.Group)
+	}
+	select {
+	case c := <-calls.ch:
+		t.Fatalf("the echo placed a SIP call to %s", c.target)
+	default:
+	}
+	// Hold and DTMF have no SIP side to go to: nothing breaks.
+	h.in(`<iq type="set" id="h1" from="` + aliceRes + `" to="` + echo + `"><jingle xmlns="urn:xmpp:jingle:1" action="session-info" sid="E1"><hold xmlns="urn:xmpp:jingle:apps:rtp:info:1"/></jingle></iq>`)
+	h.reply("h1")
+	h.in(`<iq type="set" id="d1" from="` + aliceRes + `" to="` + echo + `"><jingle xmlns="urn:xmpp:jingle:1" action="session-info" sid="E1"><dtmf xmlns="urn:xmpp:jingle:dtmf:0" code="5" duration="100"/></jingle></iq>`)
+	h.reply("d1")
+	h.in(`<iq type="set" id="t1" from="` + aliceRes + `" to="` + echo + `"><jingle xmlns="urn:xmpp:jingle:1" action="session-terminate" sid="E1"><reason><success/></reason></jingle></iq>`)
+	h.reply("t1")
+	p := relay.path(0)
+	eventually(t, "echo path closed", func() bool { return p.get(func(p *fakePath) int { return b2i(p.closed) }) == 1 })
+}

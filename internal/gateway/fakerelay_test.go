@@ -96,3 +96,17 @@ func (p *fakePath) get(f func(*fakePath) int) int {
 	defer p.mu.Unlock()
 	return f(p)
 }
+
+func (r *fakeRelay) OpenEcho(ended func(error)) (EchoPath, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.full {
+		return nil, ErrRelayFull
+	}
+	p := &fakePath{ended: ended}
+	r.paths = append(r.paths, p)
+	return p, nil
+}
+
+// Answer answers with the fake ICE transport, as ToXMPP does.
+func (p *fakePath) Answer(offer []jingle.Content) ([]jingle.Content, error) { return p.ToXMPP(offer) }

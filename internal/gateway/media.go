@@ -32,6 +32,15 @@ type MediaPath interface {
 // when the relay is full.
 type MediaRelay interface {
 	Open(ice bool, ended func(error)) (MediaPath, error)
+	// OpenEcho starts the path of a call to the gateway's echo contact.
+	OpenEcho(ended func(error)) (EchoPath, error)
+}
+
+// EchoPath sends the user's media back to them.
+type EchoPath interface {
+	MediaPath
+	// Answer answers the user's offer with the echo's transport.
+	Answer(offer []jingle.Content) ([]jingle.Content, error)
 }
 
 // Media modes (configuration media.mode).

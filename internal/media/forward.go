@@ -45,9 +45,12 @@ func (s *Session) relay(from side, pkt []byte, rtcp bool, loss *lossTracker) {
 		}
 	}
 	var sent bool
-	if from == sideSIP {
+	switch {
+	case s.echoSSRC != 0:
+		sent = s.echo(from, pkt, rtcp)
+	case from == sideSIP:
 		sent = s.sendXMPP(pkt, rtcp)
-	} else {
+	default:
 		sent = s.sip.send(pkt, rtcp)
 	}
 	if !sent {

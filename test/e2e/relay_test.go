@@ -50,6 +50,7 @@ func TestRelayedCalls(t *testing.T) {
 		{"a plain RTP phone calls the Conversations-like client through the relay", stepRelayedCallIn},
 		{"an SDES-SRTP phone calls the Conversations-like client through the relay", stepSDESCallIn},
 		{"the client calls an SDES-capable phone: plain RTP toward SIP", stepSDESCallOut},
+		{"the gateway's echo contact plays the client's own tone back", stepEchoContact},
 		{"the relay released every call", stepRelayReleased},
 	} {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, ce) }) {
@@ -114,6 +115,27 @@ func stepRelayedCallIn(t *testing.T, e *callEnv) {
 	assertCallerHeard(t, <-done, 600)
 }
 
+func stepEchoContact(t *testing.T, e *callEnv) {
+	call, err := e.phone.Call(ctxT(t, 20*time.Second), "echo@"+e.domain, netip.AddrPort{})
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, tailLines(e.gw.logs.String(), 40))
+	}
+	if err := call.WaitAccepted(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatalf("the echo did not answer: %v\n%s", err, tailLines(e.gw.logs.String(), 40))
+	}
+	rtc := call.Media()
+	if err := rtc.Connected(ctxT(t, 15*time.Second)); err != nil {
+		t.Fatalf("ICE/DTLS with the echo: %v", err)
+	}
+	if err := rtc.SendTone(ctxT(t, 10*time.Second), 700, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	assertTone(t, "the client heard itself", rtc.Received(), 700)
+	if err := call.Hangup(ctxT(t, 5*time.Second), jingle.Success, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func stepRelayReleased(t *testing.T, e *callEnv) {
 	deadline := time.Now().Add(10 * time.Second)
 	for e.gw.metric(t, "fargo_media_relayed_calls") != "0" && time.Now().Before(deadline) {
@@ -121,7 +143,7 @@ func stepRelayReleased(t *testing.T, e *callEnv) {
 	}
 	for name, want := range map[string]string{
 		"fargo_media_relayed_calls":       "0",
-		"fargo_media_relayed_calls_total": "4",
+		"fargo_media_relayed_calls_total": "5",
 		"fargo_media_dtls_failures_total": "0",
 	} {
 		if got := e.gw.metric(t, name); got != want {
