@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"encoding/xml"
 	"time"
 
 	"fargo.dev/fargo/internal/jingle"
@@ -50,4 +52,32 @@ func (c *call) answerEcho() {
 		c.end(jingle.NewReason(jingle.GeneralError, "the client refused the answer: "+serr.Error()))
 	})
 	c.log.Info("echo call answered")
+}
+
+// messageBody is a message's <body/>.
+type messageBody struct {
+	XMLName xml.Name `xml:"body"`
+	Text    string   `xml:",chardata"`
+}
+
+// echoMessage sends a chat message to the echo contact back to its
+// sender, so a user can check the message path as well as the audio one.
+func (g *Gateway) echoMessage(ctx context.Context, s *stanza.Stanza) {
+	var m struct {
+		Body []messageBody `xml:"body"`
+	}
+	wrapped := append(append([]byte("<m>"), s.Payload...), "</m>"...)
+	if err := xml.Unmarshal(wrapped, &m); err != nil || len(m.Body) == 0 {
+		return // chat states, receipts and the like: nothing to echo
+	}
+	typ := s.Type
+	if typ == "" {
+		typ = "normal"
+	}
+	reply, err := stanza.New(stanza.KindMessage, typ, g.EchoJID(), s.From, "", m.Body[0])
+	if err != nil {
+		g.log.Error("build echo message", "err", err)
+		return
+	}
+	g.send(ctx, reply)
 }

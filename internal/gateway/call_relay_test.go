@@ -151,3 +151,23 @@ func TestEchoContactAnswersAtOnce(t *testing.T) {
 	p := relay.path(0)
 	eventually(t, "echo path closed", func() bool { return p.get(func(p *fakePath) int { return b2i(p.closed) }) == 1 })
 }
+
+func TestEchoContactEchoesMessages(t *testing.T) {
+	h, _, _, _ := relayHarness(t)
+	h.in(`<message type="chat" id="m1" from="` + aliceRes + `" to="` + h.gw.EchoJID() + `"><body>hello &amp; echo</body><active xmlns="http://jabber.org/protocol/chatstates"/></message>`)
+	m := h.expect("echoed message", func(s *stanza.Stanza) bool {
+		return s.Kind() == stanza.KindMessage && s.To == aliceRes && s.From == h.gw.EchoJID()
+	})
+	if m.Type != "chat" || !strings.Contains(string(m.Payload), "hello &amp; echo") {
+		t.Fatalf("echo: type %q %s", m.Type, m.Payload)
+	}
+	// A bodiless message (a chat state) gets nothing back.
+	h.in(`<message type="chat" from="` + aliceRes + `" to="` + h.gw.EchoJID() + `"><composing xmlns="http://jabber.org/protocol/chatstates"/></message>`)
+	h.in(`<message type="chat" id="m2" from="` + aliceRes + `" to="` + h.gw.EchoJID() + `"><body>second</body></message>`)
+	m = h.expect("second echo", func(s *stanza.Stanza) bool {
+		return s.Kind() == stanza.KindMessage && s.To == aliceRes && s.From == h.gw.EchoJID()
+	})
+	if !strings.Contains(string(m.Payload), "second") {
+		t.Fatalf("the chat state was echoed: %s", m.Payload)
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"strings"
 
 	"mellium.im/xmpp/jid"
 
@@ -108,6 +109,10 @@ func (g *Gateway) handleMessage(ctx context.Context, s *stanza.Stanza, from, to 
 	}
 	if to.Localpart() == "" {
 		g.replyError(ctx, s, stanza.NewError(stanza.TypeCancel, stanza.ServiceUnavailable, "the gateway itself does not take messages"))
+		return
+	}
+	if strings.EqualFold(to.Bare().String(), g.EchoJID()) {
+		g.echoMessage(ctx, s)
 		return
 	}
 	if _, err := address.FromLocalpart(to.Localpart()); err != nil {
