@@ -125,14 +125,17 @@ func retryAfter(err error) time.Duration {
 
 // cleanReason keeps a peer's reason phrase printable and short: it ends up
 // in messages shown to users.
-func cleanReason(s string) string {
+func cleanReason(s string) string { return printable(s, 80) }
+
+// printable drops control characters from a peer's text and cuts it to
+// maxLen bytes without splitting a character.
+func printable(s string, maxLen int) string {
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
 	}, s)
-	const maxLen = 80
 	if len(s) > maxLen {
 		s = strings.ToValidUTF8(s[:maxLen], "")
 	}

@@ -131,19 +131,7 @@ func sdpBody(m sipmsg.Message) []byte {
 
 // cleanHeader keeps a peer's header value printable for handing to the
 // gateway core (it may end up in messages to users).
-func cleanHeader(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	const maxLen = 256
-	if len(s) > maxLen {
-		s = strings.ToValidUTF8(s[:maxLen], "")
-	}
-	return strings.TrimSpace(s)
-}
+func cleanHeader(s string) string { return printable(s, 256) }
 
 // addrURI returns the URI of the first name-addr or addr-spec in v (a
 // P-Asserted-Identity value): `"Carol" <sip:c@x>, <tel:+1>` gives sip:c@x.
