@@ -2,8 +2,9 @@
 # The whole Fargo test suite, as CI runs it (.ci/run calls exactly this):
 # installs the real peers (Prosody, ejabberd, Kamailio, SIPp) from Debian,
 # then checks formatting and vet, runs every test with the race detector
-# (unit tests and the end-to-end tests against the real peers), and runs
-# every fuzz target briefly on its seed corpus. Safe to run again.
+# (unit tests and the end-to-end tests against the real peers), runs every
+# Go benchmark once as a smoke test, and runs every fuzz target briefly on
+# its seed corpus. Safe to run again.
 #
 #   scripts/test.sh            everything
 #   FUZZTIME=2000000x scripts/test.sh   longer fuzzing (executions per target; a count, not a duration, so a busy machine cannot time a target out)
@@ -52,6 +53,12 @@ bin/fargo version
 
 step "tests (race detector; end-to-end against real Prosody, ejabberd, Kamailio)"
 go test -race -count=1 -timeout 20m ./...
+
+step "benchmarks (smoke: each runs once, with allocations; no timing is asserted)"
+go test -run='^$' -bench=. -benchtime=1x -benchmem ./... >/tmp/fargo-bench-smoke.txt 2>&1 || {
+  cat /tmp/fargo-bench-smoke.txt >&2; exit 1
+}
+grep -E '^(Benchmark|ok|FAIL)' /tmp/fargo-bench-smoke.txt
 
 step "fuzz targets (-fuzztime=${FUZZTIME} each)"
 git grep -l '^func Fuzz' -- '*_test.go' | while read -r file; do

@@ -171,3 +171,17 @@ func TestEchoContactEchoesMessages(t *testing.T) {
 		t.Fatalf("the chat state was echoed: %s", m.Payload)
 	}
 }
+
+func TestEchoContactSubscribesBack(t *testing.T) {
+	h, _, _, _ := relayHarness(t)
+	echo := h.gw.EchoJID()
+	h.in(`<presence type="subscribe" from="` + aliceRes + `" to="` + echo + `"/>`)
+	for _, typ := range []string{"subscribed", "", "subscribe"} {
+		h.expect("echo presence "+typ, func(s *stanza.Stanza) bool {
+			return s.Kind() == stanza.KindPresence && s.Type == typ && strings.HasPrefix(s.From, echo) && bareOf(s.To) == bareOf(aliceRes)
+		})
+	}
+}
+
+// bareOf strips a JID's resource.
+func bareOf(j string) string { b, _, _ := strings.Cut(j, "/"); return b }

@@ -15,7 +15,7 @@ const (
 )
 
 // callHarness is a harness with calls enabled and alice logged in.
-func callHarness(t *testing.T, mutate ...func(*Config)) (*harness, *fakeCalls, *fakeIQ) {
+func callHarness(t testing.TB, mutate ...func(*Config)) (*harness, *fakeCalls, *fakeIQ) {
 	h := newHarness(t, mutate...)
 	calls := newFakeCalls()
 	iq := &fakeIQ{out: h.out, features: map[string][]string{}}

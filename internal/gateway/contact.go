@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"strings"
 
 	"mellium.im/xmpp/jid"
 
@@ -47,6 +48,12 @@ func (g *Gateway) contactPresence(ctx context.Context, s *stanza.Stanza, bare st
 		}
 		g.send(ctx, presence("subscribed", contact, bare))
 		g.send(ctx, g.contactAvailable(contact, bare))
+		if strings.EqualFold(contact, g.EchoJID()) {
+			// The echo mirrors the user, subscriptions included: asking
+			// back lets the user check that their client shows and
+			// approves a contact's request.
+			g.send(ctx, presence("subscribe", contact, bare))
+		}
 	case "probe":
 		if !registered {
 			g.send(ctx, presence("unavailable", contact, bare))

@@ -236,7 +236,7 @@ func (m *memStore) Close() error { return nil }
 
 // harness runs a gateway over fakes.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	pending []*stanza.Stanza
 	gw      *Gateway
 	out     *fakeSender
@@ -246,7 +246,7 @@ type harness struct {
 
 const gwDomain = "sip.example.test"
 
-func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
+func newHarness(t testing.TB, mutate ...func(*Config)) *harness {
 	t.Helper()
 	cfg := Config{Domain: gwDomain, Version: "test", PresenceGrace: 200 * time.Millisecond, ValidateTimeout: time.Second}
 	for _, m := range mutate {
@@ -330,7 +330,7 @@ func isPresence(typ, to string) func(*stanza.Stanza) bool {
 }
 
 // eventually polls cond.
-func eventually(t *testing.T, desc string, cond func() bool) {
+func eventually(t testing.TB, desc string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for !cond() {

@@ -9,7 +9,7 @@ import (
 )
 
 // iqJingle pulls the <jingle/> out of a captured iq.
-func iqJingle(t *testing.T, name string) *Jingle {
+func iqJingle(t testing.TB, name string) *Jingle {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
