@@ -51,6 +51,8 @@ func TestRelayedCalls(t *testing.T) {
 		{"an SDES-SRTP phone calls the Conversations-like client through the relay", stepSDESCallIn},
 		{"the client calls an SDES-capable phone: plain RTP toward SIP", stepSDESCallOut},
 		{"the gateway's echo contact plays the client's own tone back", stepEchoContact},
+		{"the echo contact answers a raw-UDP device too", stepEchoContactRawUDP},
+		{"the echo contact approves, subscribes back and echoes messages", stepEchoContactChat},
 		{"the relay released every call", stepRelayReleased},
 	} {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, ce) }) {
@@ -143,7 +145,7 @@ func stepRelayReleased(t *testing.T, e *callEnv) {
 	}
 	for name, want := range map[string]string{
 		"fargo_media_relayed_calls":       "0",
-		"fargo_media_relayed_calls_total": "5",
+		"fargo_media_relayed_calls_total": "6",
 		"fargo_media_dtls_failures_total": "0",
 	} {
 		if got := e.gw.metric(t, name); got != want {
