@@ -1,6 +1,9 @@
 package sip
 
 import (
+	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -46,4 +49,58 @@ func BenchmarkCallSetup(b *testing.B) {
 		}
 		c.Close()
 	}
+}
+
+// BenchmarkIdleRegistration reports what one registered, idle account
+// costs the UA between refreshes: live heap and goroutines per
+// registration once every REGISTER has been answered.
+func BenchmarkIdleRegistration(b *testing.B) {
+	const n = 2000
+	ua := startUA(b, Config{})
+	f := newFakeRegistrar(b, authThen(3600))
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-f.seenCh:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for b.Loop() {
+		goroutines, heap := runtime.NumGoroutine(), liveHeap()
+		var registered sync.WaitGroup
+		registered.Add(n)
+		regs := make([]*Registration, n)
+		for i := range regs {
+			a := aliceAt(f.udpAddr, "")
+			a.AOR = fmt.Sprintf("u%d@sip.example.org", i)
+			var once sync.Once
+			regs[i] = ua.NewRegistration(a, Binding{}, func(st State) {
+				if st.Phase == PhaseRegistered {
+					once.Do(registered.Done)
+				}
+			})
+			regs[i].Start()
+		}
+		registered.Wait()
+		// Completed client transactions linger for Timer K (RFC 3261
+		// §17.1.2.2, 5 s over UDP); idle means after that.
+		time.Sleep(6 * time.Second)
+		b.ReportMetric(float64(liveHeap()-heap)/n, "B/registration")
+		b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/n, "goroutines/registration")
+		for _, r := range regs {
+			r.Close()
+		}
+	}
+}
+
+// liveHeap is the heap still reachable after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

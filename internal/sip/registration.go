@@ -43,17 +43,23 @@ type Registration struct {
 	onState func(State)
 	log     *slog.Logger
 
-	ctx    context.Context // the loop's lifetime
+	ctx    context.Context // the registration's lifetime
 	cancel context.CancelFunc
-	kick   chan struct{} // Update happened
-	done   chan struct{}
+	runs   sync.WaitGroup // the attempt goroutine, while one runs
 
+	// Between attempts nothing runs but a timer: an online user who is
+	// idle costs no goroutine (and no stack), which is what lets one
+	// gateway keep 100,000 users registered.
 	mu            sync.Mutex
 	acct          Account
 	bind          Binding
 	started       bool
 	stopped       bool
+	running       bool        // an attempt goroutine runs
+	kicked        bool        // Update happened since the current attempt began
+	timer         *time.Timer // the next attempt, while none runs
 	cancelAttempt context.CancelCauseFunc
+	s             loopState // owned by the attempt goroutine (handed over under mu)
 }
 
 // NewRegistration prepares a registration of a that continues binding b.
@@ -72,14 +78,13 @@ func (ua *UA) NewRegistration(a Account, b Binding, onState func(State)) *Regist
 		log:     ua.log.With("aor", a.AOR, "sip_call_id", b.CallID),
 		ctx:     ctx,
 		cancel:  cancel,
-		kick:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
 		acct:    a,
 		bind:    b,
+		s:       loopState{expiry: ua.cfg.RegisterExpiry},
 	}
 }
 
-// Start starts the loop goroutine. Calls after the first, or after Close or
+// Start sends the first REGISTER. Calls after the first, or after Close or
 // Unregister, do nothing.
 func (r *Registration) Start() {
 	r.mu.Lock()
@@ -88,7 +93,25 @@ func (r *Registration) Start() {
 		return
 	}
 	r.started = true
-	go r.loop()
+	r.spawnLocked()
+}
+
+// spawnLocked starts the attempt goroutine; r.mu is held.
+func (r *Registration) spawnLocked() {
+	r.running = true
+	r.runs.Add(1)
+	go r.run()
+}
+
+// fire is the timer's: the next attempt is due.
+func (r *Registration) fire() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped || r.running {
+		return
+	}
+	r.timer = nil
+	r.spawnLocked()
 }
 
 // Update replaces the account (new credentials, registrar…) and registers
@@ -96,15 +119,20 @@ func (r *Registration) Start() {
 // authentication back-off, since the user fixed what failed.
 func (r *Registration) Update(a Account) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.acct = a
+	r.kicked = true
 	if r.cancelAttempt != nil {
 		r.cancelAttempt(errUpdated)
 	}
-	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
+	if !r.started || r.stopped || r.running {
+		return // the running attempt sees kicked when it ends
 	}
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	r.spawnLocked()
 }
 
 // Unregister stops the loop, then removes our Contact from the registrar
@@ -146,20 +174,25 @@ func (r *Registration) Close() { r.stop() }
 func (r *Registration) stop() {
 	r.mu.Lock()
 	r.stopped = true
-	started := r.started
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
 	r.mu.Unlock()
 	r.cancel()
-	if started {
-		<-r.done
-	}
+	r.runs.Wait()
 }
 
-// loop registers, then sleeps until refresh time or the next retry.
-func (r *Registration) loop() {
-	defer close(r.done)
-	s := &loopState{expiry: r.ua.cfg.RegisterExpiry}
+// run registers until an attempt leaves something to wait for (refresh
+// time, or the next retry), then arms the timer for it and ends.
+func (r *Registration) run() {
+	defer r.runs.Done()
+	s := &r.s
 	for {
-		a, b, attemptCtx, done := r.beginAttempt()
+		a, b, attemptCtx, done, kicked := r.beginAttempt()
+		if kicked {
+			s.accountChanged()
+		}
 		if !s.registered {
 			r.onState(State{Phase: PhaseRegistering, Binding: b, ExpiresAt: s.expiresAt})
 		}
@@ -170,23 +203,37 @@ func (r *Registration) loop() {
 		r.setBinding(next)
 		switch {
 		case r.ctx.Err() != nil:
+			r.idle(0, false)
 			return
 		case err != nil && updated:
-			s.accountChanged()
 			continue // the attempt was abandoned for new account data: try that now
 		}
 		st, wait := r.outcome(s, start, granted, next, err)
 		r.onState(st)
 		if errors.Is(err, ErrClosed) {
-			return // the UA is gone; nothing left to retry with
-		}
-		switch r.sleep(wait) {
-		case wakeStop:
+			r.idle(0, false) // the UA is gone; nothing left to retry with
 			return
-		case wakeUpdate:
-			s.accountChanged()
+		}
+		if r.idle(wait, true) {
+			return
 		}
 	}
+}
+
+// idle ends the attempt goroutine's turn: with arm, the timer takes over
+// for the wait. It reports false when an Update came in meanwhile and the
+// goroutine must attempt again at once.
+func (r *Registration) idle(wait time.Duration, arm bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if arm && r.kicked && !r.stopped {
+		return false
+	}
+	r.running = false
+	if arm && !r.stopped {
+		r.timer = time.AfterFunc(wait, r.fire)
+	}
+	return true
 }
 
 // loopState is what the loop remembers between attempts.
@@ -240,49 +287,26 @@ func (r *Registration) outcome(s *loopState, start time.Time, granted time.Durat
 
 // beginAttempt snapshots the account and binding and makes the attempt's
 // context, which Update can cancel. done must be called after the attempt.
-func (r *Registration) beginAttempt() (Account, Binding, context.Context, func()) {
-	select {
-	case <-r.kick: // this attempt uses the latest account anyway
-	default:
-	}
+// kicked reports an Update since the last attempt began: this one uses the
+// new account, and what the old one's failures taught no longer holds.
+func (r *Registration) beginAttempt() (a Account, b Binding, ctx context.Context, done func(), kicked bool) {
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	kicked, r.kicked = r.kicked, false
 	r.cancelAttempt = cancel
 	return r.acct, r.bind, ctx, func() {
 		r.mu.Lock()
 		r.cancelAttempt = nil
 		r.mu.Unlock()
 		cancel(nil)
-	}
+	}, kicked
 }
 
 func (r *Registration) setBinding(b Binding) {
 	r.mu.Lock()
 	r.bind = b
 	r.mu.Unlock()
-}
-
-type wake int
-
-const (
-	wakeTimer wake = iota
-	wakeUpdate
-	wakeStop
-)
-
-// sleep waits d, or less if Update kicks or the loop is stopped.
-func (r *Registration) sleep(d time.Duration) wake {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-r.ctx.Done():
-		return wakeStop
-	case <-r.kick:
-		return wakeUpdate
-	case <-t.C:
-		return wakeTimer
-	}
 }
 
 func (r *Registration) logSuccess(refresh bool, granted, latency time.Duration) {
