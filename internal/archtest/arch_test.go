@@ -25,6 +25,7 @@ var tiers = map[string]int{
 	"internal/jingle":    0,
 	"internal/jinglesdp": 0,
 	"internal/reason":    0,
+	"internal/disco":     0,
 
 	"internal/xmpp":   1,
 	"internal/sip":    1,
@@ -37,6 +38,7 @@ var tiers = map[string]int{
 	"internal/gateway":   2,
 	"internal/mediapath": 2,
 	"internal/echo":      2,
+	"internal/echobot":   2,
 
 	"internal/config":   3,
 	"internal/metrics":  3,

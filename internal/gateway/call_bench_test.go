@@ -13,7 +13,7 @@ import (
 // session-accept, session-terminate turned into a BYE. The harness's
 // matching of what is sent is included, so it is an upper bound.
 func BenchmarkOutgoingCall(b *testing.B) {
-	h, calls, _ := callHarness(b, func(c *Config) { c.Calls.MaxPerUser, c.Calls.MaxTotal = 1 << 20, 1 << 20 })
+	h, calls, _ := callHarness(b, func(c *Config) { c.Calls.MaxPerUser, c.Calls.MaxTotal = 1<<20, 1<<20 })
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

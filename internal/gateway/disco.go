@@ -2,45 +2,23 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/xml"
-	"sort"
-	"strings"
 
+	"fargo.dev/fargo/internal/disco"
 	"fargo.dev/fargo/internal/stanza"
 )
 
 const capsNode = "https://fargo.dev/caps"
 
-type identity struct {
-	Category string `xml:"category,attr"`
-	Type     string `xml:"type,attr"`
-	Name     string `xml:"name,attr,omitempty"`
-}
-
-type feature struct {
-	Var string `xml:"var,attr"`
-}
-
-type discoInfoQuery struct {
-	XMLName    xml.Name   `xml:"http://jabber.org/protocol/disco#info query"`
-	Node       string     `xml:"node,attr,omitempty"`
-	Identities []identity `xml:"identity"`
-	Features   []feature  `xml:"feature"`
-}
-
-type discoItem struct {
-	JID  string `xml:"jid,attr"`
-	Node string `xml:"node,attr,omitempty"`
-	Name string `xml:"name,attr,omitempty"`
-}
-
-type discoItemsQuery struct {
-	XMLName xml.Name    `xml:"http://jabber.org/protocol/disco#items query"`
-	Node    string      `xml:"node,attr,omitempty"`
-	Items   []discoItem `xml:"item"`
-}
+// The disco wire types, under the names the gateway has always used.
+type (
+	identity        = disco.Identity
+	feature         = disco.Feature
+	discoInfoQuery  = disco.Info
+	discoItem       = disco.Item
+	discoItemsQuery = disco.Items
+	capsElement     = disco.Caps
+)
 
 // gatewayIdentities: gateway/sip is what existing SIP gateways announce;
 // gateway/pstn (registered) makes Cheogram-style clients offer calls to
@@ -61,31 +39,7 @@ type capsInfo struct {
 
 // computeCaps implements the XEP-0115 §5.1 verification string.
 func computeCaps(ids []identity, features []string) capsInfo {
-	idStrs := make([]string, len(ids))
-	for i, id := range ids {
-		idStrs[i] = id.Category + "/" + id.Type + "//" + id.Name
-	}
-	sort.Strings(idStrs)
-	fs := append([]string(nil), features...)
-	sort.Strings(fs)
-	var b strings.Builder
-	for _, s := range idStrs {
-		b.WriteString(s)
-		b.WriteByte('<')
-	}
-	for _, f := range fs {
-		b.WriteString(f)
-		b.WriteByte('<')
-	}
-	sum := sha1.Sum([]byte(b.String()))
-	return capsInfo{ver: base64.StdEncoding.EncodeToString(sum[:])}
-}
-
-type capsElement struct {
-	XMLName xml.Name `xml:"http://jabber.org/protocol/caps c"`
-	Hash    string   `xml:"hash,attr"`
-	Node    string   `xml:"node,attr"`
-	Ver     string   `xml:"ver,attr"`
+	return capsInfo{ver: disco.CapsVer(ids, features)}
 }
 
 func (g *Gateway) capsElement() capsElement {

@@ -10,6 +10,7 @@ import (
 	"mellium.im/xmpp/jid"
 
 	"fargo.dev/fargo/internal/address"
+	"fargo.dev/fargo/internal/disco"
 	"fargo.dev/fargo/internal/jingle"
 	"fargo.dev/fargo/internal/stanza"
 	"fargo.dev/fargo/internal/store"
@@ -17,14 +18,14 @@ import (
 
 // Namespaces the gateway answers.
 const (
-	nsDiscoInfo  = "http://jabber.org/protocol/disco#info"
-	nsDiscoItems = "http://jabber.org/protocol/disco#items"
+	nsDiscoInfo  = disco.NSInfo
+	nsDiscoItems = disco.NSItems
 	nsRegister   = "jabber:iq:register"
 	nsIQGateway  = "jabber:iq:gateway"
 	nsCommands   = "http://jabber.org/protocol/commands"
 	nsVersion    = "jabber:iq:version"
 	nsPing       = "urn:xmpp:ping"
-	nsCaps       = "http://jabber.org/protocol/caps"
+	nsCaps       = disco.NSCaps
 )
 
 // iqRequest is an iq get/set with its single payload element resolved.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fargo.dev/fargo/internal/stanza"
+	"fargo.dev/fargo/internal/xmpp/sasl"
 )
 
 // Namespaces of the c2s stream setup (RFC 6120, RFC 3921 session).
@@ -310,43 +311,31 @@ func decodeStreamError(dec *xml.Decoder, start *xml.StartElement) *StreamError {
 }
 
 func (c *Client) authenticate(dec *xml.Decoder, offered []string, user, password, forced string) error {
-	mech := forced
-	if mech == "" {
-		mech = MechPLAIN
-		if slices.Contains(offered, MechSCRAMSHA1) {
-			mech = MechSCRAMSHA1
-		}
+	mech, err := chooseMechanism(offered, forced)
+	if err != nil {
+		return err
 	}
-	if !slices.Contains(offered, mech) {
-		return fmt.Errorf("%w: server offers %v, not %s", ErrAuthFailed, offered, mech)
+	m, err := sasl.New(mech, user, password)
+	if err != nil {
+		return err
 	}
-	var scram *scramSHA1
-	var initial []byte
-	switch mech {
-	case MechPLAIN:
-		initial = plainResponse(user, password)
-	case MechSCRAMSHA1:
-		var err error
-		if scram, err = newSCRAMSHA1(user, password); err != nil {
-			return err
-		}
-		initial = scram.clientFirst()
-	default:
-		return fmt.Errorf("unsupported SASL mechanism %q", mech)
+	initial, err := m.Start()
+	if err != nil {
+		return err
 	}
 	auth := `<auth xmlns="` + nsSASL + `" mechanism="` + mech + `">` + base64.StdEncoding.EncodeToString(initial) + `</auth>`
 	if err := c.writeRaw(context.Background(), auth); err != nil {
 		return err
 	}
-	return c.saslExchange(dec, mech, scram)
+	return c.saslExchange(dec, m)
 }
 
 // saslExchange answers challenges until success or failure. SCRAM servers
 // may send the server signature in a last challenge (then expect an empty
-// response) or inside <success/>; both are verified.
-func (c *Client) saslExchange(dec *xml.Decoder, mech string, scram *scramSHA1) error {
-	verified := false
-	for step := 0; ; step++ {
+// response) or inside <success/>; the mechanism verifies it either way.
+func (c *Client) saslExchange(dec *xml.Decoder, m sasl.Mechanism) error {
+	mech := m.Name()
+	for {
 		start, err := nextStart(dec)
 		if err != nil {
 			return fmt.Errorf("sasl %s: %w", mech, err)
@@ -361,7 +350,11 @@ func (c *Client) saslExchange(dec *xml.Decoder, mech string, scram *scramSHA1) e
 		if err := dec.DecodeElement(&el, &start); err != nil {
 			return fmt.Errorf("sasl %s: decode <%s>: %w", mech, start.Name.Local, err)
 		}
-		data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(el.Text))
+		text := strings.TrimSpace(el.Text)
+		if text == "=" { // RFC 6120 §6.4.2: empty data
+			text = ""
+		}
+		data, err := base64.StdEncoding.DecodeString(text)
 		if err != nil {
 			return fmt.Errorf("sasl %s: bad base64 in <%s>: %w", mech, start.Name.Local, err)
 		}
@@ -377,26 +370,14 @@ func (c *Client) saslExchange(dec *xml.Decoder, mech string, scram *scramSHA1) e
 			}
 			return fmt.Errorf("%w: %s %s %s", ErrAuthFailed, mech, cond, text)
 		case "success":
-			if scram != nil && !verified {
-				if err := scram.verifyServerFinal(data); err != nil {
-					return fmt.Errorf("%w: %w", ErrAuthFailed, err)
-				}
+			if err := m.Finish(data); err != nil {
+				return fmt.Errorf("%w: %w", ErrAuthFailed, err)
 			}
 			return nil
 		case "challenge":
-			if scram == nil || step > 1 {
-				return fmt.Errorf("sasl %s: unexpected challenge", mech)
-			}
-			var resp []byte
-			if step == 0 {
-				if resp, err = scram.clientFinal(data); err != nil {
-					return fmt.Errorf("%w: %w", ErrAuthFailed, err)
-				}
-			} else {
-				if err := scram.verifyServerFinal(data); err != nil {
-					return fmt.Errorf("%w: %w", ErrAuthFailed, err)
-				}
-				verified = true
+			resp, err := m.Next(data)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrAuthFailed, err)
 			}
 			r := `<response xmlns="` + nsSASL + `">` + base64.StdEncoding.EncodeToString(resp) + `</response>`
 			if err := c.writeRaw(context.Background(), r); err != nil {

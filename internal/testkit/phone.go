@@ -3,16 +3,14 @@ package testkit
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 
+	"fargo.dev/fargo/internal/disco"
 	"fargo.dev/fargo/internal/jingle"
 	"fargo.dev/fargo/internal/stanza"
 )
@@ -146,22 +144,10 @@ func (p *Phone) Features() []string { return slices.Clone(p.features) }
 func (p *Phone) Ver() string { return p.ver }
 
 // capsIdentity is a disco#info identity as XEP-0115 §5.1 hashes it.
-type capsIdentity struct{ Category, Type, Lang, Name string }
+type capsIdentity = disco.Identity
 
-// capsVer is the XEP-0115 §5.1 verification string with sha-1, for a
-// disco#info result without data forms.
-func capsVer(ids []capsIdentity, features []string) string {
-	idKeys := make([]string, 0, len(ids))
-	for _, id := range ids {
-		idKeys = append(idKeys, id.Category+"/"+id.Type+"/"+id.Lang+"/"+id.Name)
-	}
-	slices.Sort(idKeys)
-	h := sha1.New()
-	for _, s := range slices.Concat(idKeys, slices.Sorted(slices.Values(features))) {
-		_, _ = io.WriteString(h, s+"<")
-	}
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
-}
+// capsVer is the XEP-0115 §5.1 verification string with sha-1.
+func capsVer(ids []capsIdentity, features []string) string { return disco.CapsVer(ids, features) }
 
 // handle is the phone's OnStanza handler.
 func (p *Phone) handle(s *stanza.Stanza) bool {

@@ -1,42 +1,34 @@
 package testkit
 
 import (
-	"encoding/base64"
+	"errors"
 	"testing"
 )
 
-// The example exchange of RFC 5802 §5.
-func TestSCRAMSHA1RFC5802Vector(t *testing.T) {
-	s := &scramSHA1{user: "user", password: "pencil", clientNonce: "fyko+d2lbbFgONRv9qkxdawL"}
-	if got, want := string(s.clientFirst()), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL"; got != want {
-		t.Fatalf("client-first = %q, want %q", got, want)
-	}
-	final, err := s.clientFinal([]byte("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="
-	if string(final) != want {
-		t.Fatalf("client-final = %q, want %q", final, want)
-	}
-	if err := s.verifyServerFinal([]byte("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=")); err != nil {
-		t.Fatalf("server signature rejected: %v", err)
-	}
-	if err := s.verifyServerFinal([]byte("v=" + base64.StdEncoding.EncodeToString(make([]byte, 20)))); err == nil {
-		t.Fatal("a wrong server signature was accepted")
-	}
-}
-
-func TestSCRAMRejectsForeignNonce(t *testing.T) {
-	s := &scramSHA1{user: "user", password: "pencil", clientNonce: "abc"}
-	s.clientFirst()
-	if _, err := s.clientFinal([]byte("r=xyz123,s=QSXCR+Q6sek8bf92,i=4096")); err == nil {
-		t.Fatal("accepted a server nonce that does not extend the client nonce")
-	}
-}
-
-func TestSCRAMEscape(t *testing.T) {
-	if got := scramEscape("a=b,c"); got != "a=3Db=2Cc" {
-		t.Fatalf("scramEscape = %q", got)
+// The mechanisms themselves are tested in internal/xmpp/sasl; this is the
+// test kit's choice among them.
+func TestChooseMechanism(t *testing.T) {
+	for _, tc := range []struct {
+		offered []string
+		forced  string
+		want    string // "" means ErrAuthFailed
+	}{
+		{[]string{"PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"}, "", MechSCRAMSHA1},
+		{[]string{"PLAIN"}, "", MechPLAIN},
+		{[]string{"SCRAM-SHA-256", "SCRAM-SHA-1"}, MechSCRAMSHA256, MechSCRAMSHA256},
+		{[]string{"SCRAM-SHA-1", "PLAIN"}, MechPLAIN, MechPLAIN},
+		{[]string{"PLAIN"}, MechSCRAMSHA1, ""},
+		{[]string{"SCRAM-SHA-256"}, "", ""},
+	} {
+		got, err := chooseMechanism(tc.offered, tc.forced)
+		if tc.want == "" {
+			if !errors.Is(err, ErrAuthFailed) {
+				t.Errorf("chooseMechanism(%v, %q) = %q, %v; want ErrAuthFailed", tc.offered, tc.forced, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("chooseMechanism(%v, %q) = %q, %v; want %q", tc.offered, tc.forced, got, err, tc.want)
+		}
 	}
 }

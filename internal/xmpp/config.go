@@ -28,13 +28,21 @@ const (
 
 // Config configures a Link. Zero values take the defaults above.
 type Config struct {
-	Addr   string // TCP address of the server's component port, e.g. "127.0.0.1:5347"
-	Domain string // component JID, e.g. "sip.example.test"
+	Addr   string // TCP address of the server's component (or c2s) port, e.g. "127.0.0.1:5347"
+	Domain string // component JID, e.g. "sip.example.test"; for a client, the server's domain (stream 'to')
 	Secret string // shared secret of the XEP-0114 handshake
 
+	// Client, when set, makes the link an XMPP client connection (c2s,
+	// RFC 6120) logging in as Client.JID; nil: component link (XEP-0114).
+	// With Client set, Domain defaults to the JID's domain, Secret is not
+	// used, and Addr may be empty: it is then resolved with DNS SRV
+	// _xmpp-client._tcp.<domain>, falling back to <domain>:5222.
+	Client *ClientLogin
+
 	// ServerDomain is the target of the XEP-0199 keepalive ping. Default:
-	// Domain without its first label ("sip.example.test" → "example.test"),
-	// which is how components are usually named under their server.
+	// for a component, Domain without its first label ("sip.example.test"
+	// → "example.test"), which is how components are usually named under
+	// their server; for a client, the JID's domain.
 	ServerDomain string
 
 	QueueSize int           // outbound queue capacity, default 4096
@@ -46,7 +54,10 @@ type Config struct {
 	// (conflict, not-authorized) is never hammered.
 	BackoffMin, BackoffMax time.Duration
 
-	DialTimeout, HandshakeTimeout time.Duration // default 10s each
+	// DialTimeout bounds one TCP connect; HandshakeTimeout bounds the
+	// component handshake, or a client's whole login (STARTTLS, SASL, bind,
+	// session). Default 10s each.
+	DialTimeout, HandshakeTimeout time.Duration
 
 	// WriteTimeout bounds one flush to the socket, so a server that stops
 	// reading costs at most this long before the link is recycled. Default 10s.
@@ -70,8 +81,9 @@ type Config struct {
 	// err is nil after a graceful close. It must return quickly.
 	OnDisconnect func(err error)
 	// OnConnectError is called from Run when an attempt fails before the
-	// handshake completed (dial error, *StreamError such as conflict or
-	// not-authorized, timeout). Run backs off and retries regardless. It
+	// handshake or login completed (dial error, *StreamError such as
+	// conflict or not-authorized, an error wrapping ErrAuthFailed, timeout).
+	// Run backs off and retries regardless; cancel its ctx to stop. It
 	// must return quickly.
 	OnConnectError func(err error)
 }
@@ -96,6 +108,16 @@ func (c Config) withDefaults() Config {
 	setDur(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDur(&c.WriteTimeout, DefaultWriteTimeout)
 	setDur(&c.KeepAlive, DefaultKeepAlive)
+	if c.Client != nil {
+		cl := *c.Client // never write through the caller's pointer
+		c.Client = &cl
+		if c.Domain == "" {
+			c.Domain = jidDomain(cl.JID)
+		}
+		if c.ServerDomain == "" {
+			c.ServerDomain = jidDomain(cl.JID)
+		}
+	}
 	if c.ServerDomain == "" {
 		c.ServerDomain = parentDomain(c.Domain)
 	}
@@ -115,8 +137,13 @@ func parentDomain(d string) string {
 // operator fixes the file in one go.
 func (c Config) validate() error {
 	var errs []error
+	if c.Client != nil {
+		errs = append(errs, c.Client.validate()...)
+	}
 	if c.Addr == "" {
-		errs = append(errs, errors.New("addr is empty"))
+		if c.Client == nil {
+			errs = append(errs, errors.New("addr is empty"))
+		}
 	} else if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
 	}
@@ -126,7 +153,7 @@ func (c Config) validate() error {
 	if err := checkDomain("server domain", c.ServerDomain); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Secret == "" {
+	if c.Secret == "" && c.Client == nil {
 		errs = append(errs, errors.New("secret is empty"))
 	}
 	if c.QueueSize < 1 {

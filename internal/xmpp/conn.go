@@ -8,10 +8,14 @@ import (
 	"time"
 )
 
-// conn is one established component connection. Its queue, waiters and
+// conn is one established connection. Its queue, waiters and
 // done channel die with it; nothing carries over to the next connection.
 type conn struct {
+	// nc is the socket, or the TLS connection over it once a client link
+	// did STARTTLS; it is replaced only during login, before anything else
+	// uses the conn.
 	nc   net.Conn
+	jid  string        // bound full JID (client) or the component's domain; set before serving
 	out  chan []byte   // marshalled stanzas, bounded: the backpressure point
 	iqs  iqTable       // SendIQ waiters
 	stop chan closeReq // tells the writer to finish; buffered 1

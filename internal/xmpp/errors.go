@@ -14,6 +14,16 @@ var (
 	ErrIQTimeout = errors.New("xmpp: iq timeout")
 	// ErrInvalidStanza wraps the reasons Send refuses a stanza.
 	ErrInvalidStanza = errors.New("xmpp: invalid stanza")
+	// ErrAuthFailed is wrapped by the error OnConnectError gets when a
+	// client link's SASL authentication fails: the server's <failure/>
+	// (the error names its condition and text), no usable mechanism, or a
+	// server that could not prove it knows the password. Retrying does not
+	// help; a caller that wants to stop cancels Run from OnConnectError.
+	ErrAuthFailed = errors.New("xmpp: authentication failed")
+
+	// errTLSNotOffered: TLSRequired, and the server offers no STARTTLS.
+	errTLSNotOffered = errors.New("the server does not offer STARTTLS and the TLS policy is required " +
+		"(TLSOptional or TLSDisabled allow a connection in clear)")
 
 	// errTooBig is what the byte counter returns once an element exceeds
 	// MaxStanzaSize; it is answered with <policy-violation/>.

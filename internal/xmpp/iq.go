@@ -21,7 +21,8 @@ var errIQTimer = errors.New("iq timer expired")
 // error. SendIQ returns ErrIQTimeout after Config.IQTimeout or when ctx ends
 // (wrapping ctx.Err()), and ErrNotConnected when the connection drops first.
 func (l *Link) SendIQ(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, error) {
-	if err := l.checkOutbound(iq); err != nil {
+	c := l.cur.Load()
+	if err := l.checkOutbound(iq, c); err != nil {
 		return nil, err
 	}
 	if !iq.IsIQRequest() {
@@ -30,7 +31,6 @@ func (l *Link) SendIQ(ctx context.Context, iq *stanza.Stanza) (*stanza.Stanza, e
 	if iq.ID == "" {
 		iq.ID = l.nextID()
 	}
-	c := l.cur.Load()
 	if c == nil {
 		return nil, ErrNotConnected
 	}
@@ -97,6 +97,11 @@ func (l *Link) iqError(ctx context.Context, err error) error {
 type iqTable struct {
 	mu sync.Mutex
 	m  map[string]*waiter
+	// self is a client link's bare JID ("" for a component). A client's
+	// iq without 'to' goes to its own account (RFC 6120 §10.3.3), whose
+	// server may answer without 'from' (§8.1.2.1); self stands in for
+	// both. Set before the connection serves.
+	self string
 }
 
 type waiter struct {
@@ -112,6 +117,9 @@ func (t *iqTable) add(id, to string) (*waiter, error) {
 	}
 	if _, dup := t.m[id]; dup {
 		return nil, fmt.Errorf("%w: iq id %q is already pending", ErrInvalidStanza, id)
+	}
+	if to == "" {
+		to = t.self
 	}
 	w := &waiter{to: to, ch: make(chan *stanza.Stanza, 1)}
 	t.m[id] = w
@@ -131,7 +139,7 @@ func (t *iqTable) remove(id string, w *waiter) {
 func (t *iqTable) deliver(s *stanza.Stanza) bool {
 	t.mu.Lock()
 	w := t.m[s.ID]
-	if w == nil || !replyMatches(w.to, s.From) {
+	if w == nil || !(replyMatches(w.to, s.From) || t.fromOwnServer(w.to, s.From)) {
 		t.mu.Unlock()
 		return false
 	}
@@ -139,6 +147,12 @@ func (t *iqTable) deliver(s *stanza.Stanza) bool {
 	t.mu.Unlock()
 	w.ch <- s
 	return true
+}
+
+// fromOwnServer reports whether a reply without 'from' answers a client's
+// request to its own account, which its server handles.
+func (t *iqTable) fromOwnServer(sentTo, from string) bool {
+	return t.self != "" && from == "" && normJID(sentTo) == normJID(t.self)
 }
 
 // replyMatches reports whether a reply from `from` may answer a request sent

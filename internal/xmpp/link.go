@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,8 @@ const (
 	abortWait  = 500 * time.Millisecond // after an error: write the stream error and close
 )
 
-// Link is the component connection to the XMPP server. Create it with
+// Link is the gateway's component connection to the XMPP server, or, with
+// Config.Client, an XMPP client connection. Create it with
 // NewLink and run it with Run; Send, SendIQ, Connected and Stats are safe
 // from any goroutine.
 type Link struct {
@@ -56,6 +58,8 @@ type Link struct {
 	// dialControl, if set, is the net.Dialer Control hook (tests shrink
 	// socket buffers with it).
 	dialControl func(network, address string, c syscall.RawConn) error
+	// lookupSRV resolves a client link's server (tests replace it).
+	lookupSRV func(ctx context.Context, service, proto, name string) (string, []*net.SRV, error)
 }
 
 // NewLink validates cfg, applies defaults and returns an idle Link. A nil
@@ -73,10 +77,16 @@ func NewLink(cfg Config, h Handler, log *slog.Logger) (*Link, error) {
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:]) // never fails since Go 1.24
+	if cfg.Client != nil {
+		log = log.With("client", cfg.Client.JID, "addr", cfg.Addr)
+	} else {
+		log = log.With("component", cfg.Domain, "addr", cfg.Addr)
+	}
 	return &Link{
 		cfg:        cfg,
 		h:          h,
-		log:        log.With("component", cfg.Domain, "addr", cfg.Addr),
+		log:        log,
+		lookupSRV:  net.DefaultResolver.LookupSRV,
 		idPrefix:   "fargo-" + hex.EncodeToString(rnd[:]) + "-",
 		closeFlush: closeFlush,
 		closeWait:  closeWait,
@@ -86,6 +96,16 @@ func NewLink(cfg Config, h Handler, log *slog.Logger) (*Link, error) {
 
 // Connected reports whether a connection is established and taking stanzas.
 func (l *Link) Connected() bool { return l.cur.Load() != nil }
+
+// JID returns the full JID bound on the current connection, "" while down.
+// A client link's resource is the one the server assigned, which may
+// differ from the one requested; a component link returns its domain.
+func (l *Link) JID() string {
+	if c := l.cur.Load(); c != nil {
+		return c.jid
+	}
+	return ""
+}
 
 // nextID returns an iq id unique for this process: a random per-Link prefix
 // keeps ids of different runs apart, a counter keeps them apart within one.

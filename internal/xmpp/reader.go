@@ -65,44 +65,80 @@ func (l *limitedReader) noteErr(err error) {
 	}
 }
 
-// streamReader decodes the server's side of a component stream.
+// streamReader decodes the server's side of a component or client stream.
 type streamReader struct {
 	lr  *limitedReader
 	dec *xml.Decoder
+	ns  string // the stream's content namespace: stanzas are in it
 	// onSkip is told about top-level elements that are not stanzas.
 	onSkip func(xml.Name)
 }
 
 func newStreamReader(r io.Reader, maxElement int64) *streamReader {
 	lr := &limitedReader{r: bufio.NewReaderSize(r, 16<<10), max: maxElement}
-	return &streamReader{lr: lr, dec: xml.NewDecoder(lr)}
+	return &streamReader{lr: lr, dec: xml.NewDecoder(lr), ns: stanza.NSComponent}
 }
+
+// restart forgets the old stream for a stream restart (RFC 6120 §6.4.6):
+// a new decoder reads on from the same buffered bytes. encoding/xml pulls
+// byte by byte through io.ByteReader, so the old decoder read nothing past
+// the element that ended the old stream.
+func (r *streamReader) restart() { r.dec = xml.NewDecoder(r.lr) }
+
+// buffered is how many bytes were read from the socket but not decoded.
+func (r *streamReader) buffered() int { return r.lr.r.Buffered() }
 
 // header reads the server's <stream:stream> and returns its id.
 func (r *streamReader) header() (string, error) {
+	t, err := r.streamStart()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range t.Attr {
+		if a.Name.Space == "" && a.Name.Local == "id" && a.Value != "" {
+			return a.Value, nil
+		}
+	}
+	return "", errors.New("stream header has no id")
+}
+
+// streamStart reads the server's <stream:stream> start tag.
+func (r *streamReader) streamStart() (xml.StartElement, error) {
 	r.lr.reset()
 	for {
 		tok, err := r.dec.Token()
 		if err != nil {
-			return "", r.wrap(err)
+			return xml.StartElement{}, r.wrap(err)
 		}
 		switch t := tok.(type) {
 		case xml.ProcInst, xml.CharData, xml.Comment:
 			continue
 		case xml.StartElement:
 			if t.Name.Space != stanza.NSStream || t.Name.Local != "stream" {
-				return "", fmt.Errorf("%w: expected <stream:stream>, got <%s xmlns=%q>", errMalformed, t.Name.Local, t.Name.Space)
+				return t, fmt.Errorf("%w: expected <stream:stream>, got <%s xmlns=%q>", errMalformed, t.Name.Local, t.Name.Space)
 			}
-			for _, a := range t.Attr {
-				if a.Name.Space == "" && a.Name.Local == "id" && a.Value != "" {
-					return a.Value, nil
-				}
-			}
-			return "", errors.New("stream header has no id")
+			return t, nil
 		default:
-			return "", fmt.Errorf("%w: unexpected %T before the stream header", errMalformed, tok)
+			return xml.StartElement{}, fmt.Errorf("%w: unexpected %T before the stream header", errMalformed, tok)
 		}
 	}
+}
+
+// element decodes the next top-level element into v during stream
+// negotiation and returns its name; a <stream:error/> is returned as
+// *StreamError, </stream:stream> as errStreamEnd.
+func (r *streamReader) element(v any) (xml.Name, error) {
+	start, err := r.nextStart()
+	if err != nil {
+		return xml.Name{}, err
+	}
+	if start.Name == nameStreamError {
+		return start.Name, r.streamError(&start)
+	}
+	if err := r.dec.DecodeElement(v, &start); err != nil {
+		return start.Name, r.wrap(err)
+	}
+	return start.Name, nil
 }
 
 // handshake reads the server's answer to our <handshake>: an empty
@@ -135,7 +171,7 @@ func (r *streamReader) next() (*stanza.Stanza, error) {
 			return nil, err
 		}
 		switch {
-		case isStanza(start.Name):
+		case isStanza(start.Name, r.ns):
 			s := new(stanza.Stanza)
 			if err := r.dec.DecodeElement(s, &start); err != nil {
 				return nil, r.wrap(err)
@@ -173,8 +209,8 @@ func (r *streamReader) nextStart() (xml.StartElement, error) {
 	}
 }
 
-func isStanza(n xml.Name) bool {
-	if n.Space != stanza.NSComponent {
+func isStanza(n xml.Name, ns string) bool {
+	if n.Space != ns {
 		return false
 	}
 	switch stanza.Kind(n.Local) {

@@ -17,10 +17,10 @@ import (
 //
 // The payload is written verbatim; it must be well-formed XML.
 func (l *Link) Send(ctx context.Context, s *stanza.Stanza) error {
-	if err := l.checkOutbound(s); err != nil {
+	c := l.cur.Load()
+	if err := l.checkOutbound(s, c); err != nil {
 		return err
 	}
-	c := l.cur.Load()
 	if c == nil {
 		return ErrNotConnected
 	}
@@ -31,10 +31,15 @@ func (l *Link) Send(ctx context.Context, s *stanza.Stanza) error {
 	return c.enqueue(ctx, b)
 }
 
-// checkOutbound enforces XEP-0114: every stanza a component writes carries
-// 'from' at the component's domain and a 'to'. The server would otherwise
-// close the whole stream, taking every session down with it.
-func (l *Link) checkOutbound(s *stanza.Stanza) error {
+// checkOutbound refuses what the server would answer by closing the whole
+// stream, taking every session down with it. Any stream takes only iq,
+// message and presence. XEP-0114: every stanza a component writes carries
+// 'from' at the component's domain and a 'to'. A client's 'from' is
+// stamped by its server, so it may only be empty or the client's own JID,
+// and its 'to' may be empty (roster get, presence broadcast). c is the
+// current connection (nil while down; then only the kind is checked for a
+// client, whose JID is not known).
+func (l *Link) checkOutbound(s *stanza.Stanza, c *conn) error {
 	if s == nil {
 		return fmt.Errorf("%w: nil stanza", ErrInvalidStanza)
 	}
@@ -42,6 +47,12 @@ func (l *Link) checkOutbound(s *stanza.Stanza) error {
 	case stanza.KindIQ, stanza.KindMessage, stanza.KindPresence:
 	default:
 		return fmt.Errorf("%w: <%s> is not iq, message or presence", ErrInvalidStanza, s.XMLName.Local)
+	}
+	if l.cfg.Client != nil {
+		if c != nil && s.From != "" && !isSelf(s.From, c.jid) {
+			return fmt.Errorf("%w: from %q is not the bound JID %s", ErrInvalidStanza, s.From, c.jid)
+		}
+		return nil
 	}
 	if !atDomain(s.From, l.cfg.Domain) {
 		return fmt.Errorf("%w: from %q is not at %s", ErrInvalidStanza, s.From, l.cfg.Domain)
@@ -67,4 +78,16 @@ func atDomain(jid, domain string) bool {
 		dom = d
 	}
 	return dom != "" && strings.EqualFold(dom, domain)
+}
+
+// isSelf reports whether jid is the bound full JID or its bare JID.
+func isSelf(jid, bound string) bool {
+	j, b := normJID(jid), normJID(bound)
+	return j == b || j == bareJID(b)
+}
+
+// bareJID strips the resource.
+func bareJID(jid string) string {
+	bare, _, _ := strings.Cut(jid, "/")
+	return bare
 }

@@ -324,20 +324,38 @@ type harness struct {
 // newHarness builds a Link with test-friendly defaults; mutate adjusts them.
 func newHarness(t testing.TB, fs *fakeServer, mutate func(*Config)) *harness {
 	t.Helper()
+	h := newHarnessAt(t, fs.addr(), func(c *Config) {
+		c.Domain, c.Secret = testDomain, testSecret
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	h.fs = fs
+	return h
+}
+
+// newHarnessAt builds a Link to addr with test-friendly timings and the
+// callbacks recorded; mutate sets the rest (component or client identity).
+func newHarnessAt(t testing.TB, addr string, mutate func(*Config)) *harness {
+	t.Helper()
 	h := &harness{
-		fs:           fs,
 		handled:      make(chan *stanza.Stanza, 1024),
 		connected:    make(chan context.Context, 16),
 		disconnected: make(chan error, 16),
 		connErrs:     make(chan error, 16),
 	}
 	cfg := Config{
-		Addr: fs.addr(), Domain: testDomain, Secret: testSecret,
+		Addr:       addr,
 		BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond,
 		IQTimeout: 2 * time.Second, KeepAlive: -1,
-		OnConnect:      func(ctx context.Context) { h.connected <- ctx },
-		OnDisconnect:   func(err error) { h.disconnected <- err },
-		OnConnectError: func(err error) { h.connErrs <- err },
+		OnConnect:    func(ctx context.Context) { h.connected <- ctx },
+		OnDisconnect: func(err error) { h.disconnected <- err },
+		OnConnectError: func(err error) {
+			select { // a link retrying fast must not block on an unread channel
+			case h.connErrs <- err:
+			default:
+			}
+		},
 	}
 	if mutate != nil {
 		mutate(&cfg)

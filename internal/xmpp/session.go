@@ -7,26 +7,36 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
 	"fargo.dev/fargo/internal/stanza"
 )
 
-// connect dials and completes the XEP-0114 handshake.
+// connect dials and completes the XEP-0114 handshake, or the c2s login of
+// a client link.
 func (l *Link) connect(ctx context.Context) (*conn, *streamReader, error) {
-	d := net.Dialer{Timeout: l.cfg.DialTimeout, Control: l.dialControl}
-	nc, err := d.DialContext(ctx, "tcp", l.cfg.Addr)
+	nc, err := l.dial(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dial: %w", err)
+		return nil, nil, err
 	}
 	c := newConn(nc, l.cfg.QueueSize)
+	if l.cfg.Client != nil {
+		sr, jid, err := l.login(ctx, c)
+		if err != nil {
+			_ = c.nc.Close() // the TLS connection, if STARTTLS got that far
+			return nil, nil, fmt.Errorf("login: %w", err)
+		}
+		c.jid = jid
+		c.iqs.self = bareJID(jid)
+		return c, sr, nil
+	}
 	sr, err := l.handshake(ctx, c)
 	if err != nil {
 		_ = nc.Close()
 		return nil, nil, fmt.Errorf("handshake: %w", err)
 	}
+	c.jid = l.cfg.Domain
 	return c, sr, nil
 }
 
@@ -90,7 +100,7 @@ func (l *Link) serve(ctx context.Context, c *conn, sr *streamReader) error {
 		pingDone = make(chan error, 1)
 		wg.Go(func() { pingDone <- l.watchdog(connCtx, c) })
 	}
-	l.log.Info("xmpp link up")
+	l.log.Info("xmpp link up", "jid", c.jid)
 	if l.cfg.OnConnect != nil {
 		l.hooks.Go(func() { l.cfg.OnConnect(connCtx) })
 	}
@@ -198,12 +208,21 @@ func (l *Link) watchdog(ctx context.Context, c *conn) error {
 	}
 }
 
+// pingFrom is the ping's 'from': a component must name itself, a client
+// leaves it to the server to stamp.
+func (l *Link) pingFrom() string {
+	if l.cfg.Client != nil {
+		return ""
+	}
+	return l.cfg.Domain
+}
+
 // ping sends an XEP-0199 ping; any answer, even an error, proves the server
 // alive. It returns an error only when the server stayed silent.
 func (l *Link) ping(ctx context.Context, c *conn) error {
 	iq := &stanza.Stanza{
 		XMLName: xml.Name{Local: string(stanza.KindIQ)},
-		ID:      l.nextID(), Type: "get", From: l.cfg.Domain, To: l.cfg.ServerDomain,
+		ID:      l.nextID(), Type: "get", From: l.pingFrom(), To: l.cfg.ServerDomain,
 		Payload: []byte(`<ping xmlns='urn:xmpp:ping'/>`),
 	}
 	_, err := l.exchange(ctx, c, iq)
