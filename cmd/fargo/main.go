@@ -41,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return echoSIP(args[1:], stderr)
 	case "echo":
 		return echoXMPP(args[1:], stderr)
+	case "demo":
+		return demoCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "fargo", buildVersion())
 		return 0
@@ -58,6 +60,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: fargo <command> [flags]
 
 Commands:
+  demo [flags]          run the demo: private Prosody, gateway, SIP echo, calls (demo -h)
   serve --config FILE   run the gateway (see examples/fargo.toml)
   echo-sip [flags]      run a SIP echo test service (sip:echo@host:port)
   echo --jid JID ...    run an XMPP echo bot account (echo --help for its flags)

@@ -33,7 +33,8 @@ var tiers = map[string]int{
 	"internal/secret": 1,
 	// media and mediapath are being written concurrently; their tiers are
 	// those their package docs declare (docs/ARCHITECTURE.md to follow).
-	"internal/media": 1,
+	"internal/media":    1,
+	"internal/rtpprobe": 1, // RTP test/demo endpoint (tones, frequency, round trip)
 
 	"internal/gateway":   2,
 	"internal/mediapath": 2,
@@ -43,6 +44,7 @@ var tiers = map[string]int{
 	"internal/config":   3,
 	"internal/metrics":  3,
 	"internal/app":      3,
+	"internal/demo":     3,
 	"internal/testkit":  3,
 	"internal/archtest": 3,
 

@@ -35,6 +35,9 @@ type Config struct {
 	// Register, if its AOR is set, keeps the echo registered with a
 	// registrar while it runs (and unregistered when it stops).
 	Register Account
+	// Registrar, if it has accounts, makes the echo their registrar too
+	// (registrar.go).
+	Registrar Registrar
 }
 
 // Account is the optional registration of the echo.
@@ -54,6 +57,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxCall <= 0 {
 		c.MaxCall = DefaultMaxCall
+	}
+	if len(c.Registrar.Accounts) > 0 && c.Registrar.Domain == "" {
+		return c, errors.New("echo: registrar accounts need a domain")
 	}
 	if _, err := netip.ParseAddrPort(c.Listen); err != nil {
 		return c, fmt.Errorf("echo: listen address %q must be IP:port: %w", c.Listen, err)

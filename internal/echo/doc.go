@@ -3,7 +3,10 @@
 // one user and sends each RTP packet it receives back to the address it
 // came from, so a caller hears itself and can check its audio path, NAT
 // and codecs without a second person. It can keep itself REGISTERed with a
-// registrar so calls routed by that registrar to its Contact reach it.
+// registrar so calls routed by that registrar to its Contact reach it, and
+// it can itself be a small registrar for a few configured accounts
+// (registrar.go), so a gateway user's SIP account can be registered with
+// no other SIP server (`fargo demo`).
 //
 // It never decodes audio: it answers the first of PCMU, PCMA, G722 and
 // opus the offer lists (plus telephone-event, whose RFC 4733 packets are
@@ -15,5 +18,6 @@
 // sockets and goroutines are released then.
 //
 // Tier 2 product: it builds on internal/sip's user agent and may import
-// the standard library, internal/sip and pion/sdp.
+// the standard library, internal/sip, pion/sdp, and sipgo's message types
+// and icholy/digest for the registrar.
 package echo

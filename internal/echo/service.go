@@ -21,6 +21,7 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	ua       *sip.UA
+	reg      *registrar // nil unless Config.Registrar has accounts
 	bindIP   netip.Addr
 	sdpIP    string
 	callCtx  context.Context // done when the service stops: calls hang up
@@ -69,6 +70,10 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, fmt.Errorf("echo: %w", err)
 	}
 	s.ua.SetIncoming(s.incoming)
+	if len(cfg.Registrar.Accounts) > 0 {
+		s.reg = newRegistrar(cfg.Registrar, log)
+		s.ua.SetRequestHook(s.reg.hook)
+	}
 	s.callCtx, s.stopCall = context.WithCancel(context.Background())
 	return s, nil
 }

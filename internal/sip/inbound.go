@@ -30,6 +30,9 @@ func (ua *UA) handleRequest(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if ua.serveCall(req, tx) {
 		return
 	}
+	if ua.hook != nil && ua.hook(req, tx) {
+		return
+	}
 	if req.IsAck() {
 		return // ACKs to our error responses are absorbed by the transaction; stray ones need no answer
 	}

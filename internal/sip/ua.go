@@ -45,6 +45,7 @@ type UA struct {
 	contactPort int
 
 	incoming func(*IncomingCall) CallHandler // set before Run
+	hook     RequestHook                     // set before Run; see requesthook.go
 	calls    callTable
 	stats    callStats
 

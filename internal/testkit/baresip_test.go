@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"fargo.dev/fargo/internal/testkit/media"
+	"fargo.dev/fargo/internal/rtpprobe"
 )
 
 func TestCleanConsole(t *testing.T) {
@@ -22,7 +22,7 @@ func TestCleanConsole(t *testing.T) {
 func TestWAVComplete(t *testing.T) {
 	dir := t.TempDir()
 	done := filepath.Join(dir, "done.wav")
-	if err := media.WriteWAV(done, make([]int16, 800), 8000); err != nil {
+	if err := rtpprobe.WriteWAV(done, make([]int16, 800), 8000); err != nil {
 		t.Fatal(err)
 	}
 	if size, ok := wavComplete(done); !ok || size != 44+1600 {
@@ -58,7 +58,7 @@ func TestBaresipPeer(t *testing.T) {
 	}
 
 	wav := filepath.Join(t.TempDir(), "1khz.wav")
-	if err := media.WriteWAV(wav, media.Tone(1000, 2*time.Second, 8000), 8000); err != nil {
+	if err := rtpprobe.WriteWAV(wav, rtpprobe.Tone(1000, 2*time.Second, 8000), 8000); err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()
@@ -113,12 +113,12 @@ func TestBaresipPeer(t *testing.T) {
 // checkTone reads a recording and checks its length and pitch.
 func checkTone(t *testing.T, what, path string, freq float64) {
 	t.Helper()
-	samples, rate, err := media.ReadWAV(path)
+	samples, rate, err := rtpprobe.ReadWAV(path)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	secs := float64(len(samples)) / float64(rate)
-	got := media.DominantFrequency(samples, rate)
+	got := rtpprobe.DominantFrequency(samples, rate)
 	t.Logf("%s: %.2f s at %d Hz, dominant %.1f Hz (%s)", what, secs, rate, got, filepath.Base(path))
 	if secs < 0.5 || got < freq-10 || got > freq+10 {
 		t.Errorf("%s: %.2f s, dominant frequency %.1f Hz; want %.0f±10 Hz", what, secs, got, freq)

@@ -12,8 +12,8 @@ import (
 
 	"fargo.dev/fargo/internal/jingle"
 	"fargo.dev/fargo/internal/leakcheck"
+	"fargo.dev/fargo/internal/rtpprobe"
 	"fargo.dev/fargo/internal/stanza"
-	"fargo.dev/fargo/internal/testkit/media"
 	"fargo.dev/fargo/internal/testkit/webrtcpeer"
 )
 
@@ -68,7 +68,7 @@ func webrtcTones(t *testing.T, a, b *PhoneCall, freqA, freqB float64) {
 		want float64
 	}{{"caller hears", a, freqB}, {"callee hears", b, freqA}} {
 		pcm := c.call.Media().Received()
-		got := media.DominantFrequency(pcm, 8000)
+		got := rtpprobe.DominantFrequency(pcm, 8000)
 		if len(pcm) < 4000 || math.Abs(got-c.want) > 2 {
 			t.Fatalf("%s %.1f Hz in %d samples, want %.0f Hz", c.name, got, len(pcm), c.want)
 		}

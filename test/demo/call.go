@@ -9,9 +9,9 @@ import (
 
 	"fargo.dev/fargo/internal/address"
 	"fargo.dev/fargo/internal/jingle"
+	"fargo.dev/fargo/internal/rtpprobe"
 	"fargo.dev/fargo/internal/stanza"
 	"fargo.dev/fargo/internal/testkit"
-	"fargo.dev/fargo/internal/testkit/media"
 )
 
 // The tones: the phone (baresip) sends 440 Hz; alice sends these.
@@ -78,7 +78,7 @@ func (d *demo) discoFeatures(to string) ([]string, error) {
 
 func (d *demo) callOut() error {
 	d.say("%s calls %s (Jingle Message Initiation, raw UDP, G.711) — baresip answers by itself", d.cfg.jid, d.cfg.phone)
-	rtp, err := media.NewRTPPeer(d.ctx, "127.0.0.1:0")
+	rtp, err := rtpprobe.NewRTPPeer(d.ctx, "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -117,11 +117,11 @@ func (d *demo) finish(trace *sipTrace, want float64) error {
 	if err != nil {
 		return err
 	}
-	pcm, rate, err := media.ReadWAV(wav)
+	pcm, rate, err := rtpprobe.ReadWAV(wav)
 	if err != nil {
 		return err
 	}
-	got := media.DominantFrequency(pcm, rate)
+	got := rtpprobe.DominantFrequency(pcm, rate)
 	say("   baresip recorded %.0f Hz from alice (%s)", got, wav)
 	if math.Abs(got-want) > 25 {
 		return fmt.Errorf("baresip recorded %.0f Hz, want alice's %.0f Hz", got, want)
@@ -148,7 +148,7 @@ func (d *demo) callIn() error {
 		return fmt.Errorf("alice's client did not ring (see the gateway log): %w", err)
 	}
 	ringing := time.Since(start)
-	rtp, err := media.NewRTPPeer(d.ctx, "127.0.0.1:0")
+	rtp, err := rtpprobe.NewRTPPeer(d.ctx, "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (d *demo) callIn() error {
 
 // exchangeTones sends alice's tone to the call's media address and
 // returns the dominant frequency of what she received meanwhile.
-func (d *demo) exchangeTones(call *testkit.PhoneCall, rtp *media.RTPPeer, freq float64) (float64, error) {
+func (d *demo) exchangeTones(call *testkit.PhoneCall, rtp *rtpprobe.RTPPeer, freq float64) (float64, error) {
 	remote, ok := call.Remote()
 	if !ok {
 		return 0, fmt.Errorf("the call has no media address")
@@ -197,7 +197,7 @@ func (d *demo) exchangeTones(call *testkit.PhoneCall, rtp *media.RTPPeer, freq f
 	if len(pcm) < 8000 {
 		return 0, fmt.Errorf("alice received only %d samples of audio", len(pcm))
 	}
-	heard := media.DominantFrequency(pcm, 8000)
+	heard := rtpprobe.DominantFrequency(pcm, 8000)
 	if math.Abs(heard-phoneTone) > 25 {
 		return heard, fmt.Errorf("alice heard %.0f Hz, want baresip's %d Hz", heard, phoneTone)
 	}

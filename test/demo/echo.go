@@ -8,8 +8,8 @@ import (
 
 	"fargo.dev/fargo/internal/address"
 	"fargo.dev/fargo/internal/jingle"
+	"fargo.dev/fargo/internal/rtpprobe"
 	"fargo.dev/fargo/internal/testkit"
-	"fargo.dev/fargo/internal/testkit/media"
 	"fargo.dev/fargo/internal/testkit/webrtcpeer"
 )
 
@@ -91,5 +91,5 @@ func dominant(pcm []int16) float64 {
 	if len(pcm) < 8000 {
 		return 0
 	}
-	return media.DominantFrequency(pcm, 8000)
+	return rtpprobe.DominantFrequency(pcm, 8000)
 }

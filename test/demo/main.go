@@ -1,5 +1,6 @@
-// Command demo is the client side of scripts/demo.sh. It plays an XMPP
-// user, alice, against real servers: she registers her SIP account with
+// Command demo is the client side of scripts/demo-phones.sh (`fargo demo`,
+// which scripts/demo.sh runs, is the short demo; fargodemo_test.go runs
+// it in CI). It plays an XMPP user, alice, against real servers: she registers her SIP account with
 // the gateway, comes online (the gateway REGISTERs her), adds a SIP
 // contact, calls a real SIP phone (baresip) through the gateway and is
 // called back by it, with audio both ways, then goes offline (the gateway

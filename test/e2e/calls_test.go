@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"fargo.dev/fargo/internal/jingle"
+	"fargo.dev/fargo/internal/rtpprobe"
 	"fargo.dev/fargo/internal/stanza"
 	"fargo.dev/fargo/internal/testkit"
-	"fargo.dev/fargo/internal/testkit/media"
 )
 
 // Ports of the calls scenario (23xxx is this file's range).
@@ -98,9 +98,9 @@ func stepCallableContact(t *testing.T, e *callEnv) {
 }
 
 // rtpPeer opens the test client's media socket.
-func rtpPeer(t *testing.T) *media.RTPPeer {
+func rtpPeer(t *testing.T) *rtpprobe.RTPPeer {
 	t.Helper()
-	p, err := media.NewRTPPeer(t.Context(), "127.0.0.1:0")
+	p, err := rtpprobe.NewRTPPeer(t.Context(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func assertTone(t *testing.T, what string, pcm []int16, want float64) {
 	if len(pcm) < 8000 {
 		t.Fatalf("%s: only %d samples of audio", what, len(pcm))
 	}
-	got := media.DominantFrequency(pcm, 8000)
+	got := rtpprobe.DominantFrequency(pcm, 8000)
 	if math.Abs(got-want) > 25 {
 		t.Fatalf("%s: dominant frequency %.0f Hz, want %.0f Hz", what, got, want)
 	}
@@ -157,11 +157,11 @@ func assertRecorded(t *testing.T, b *testkit.Baresip, want float64) {
 	if err != nil {
 		t.Fatalf("no recording: %v\n%s", err, b.Log())
 	}
-	pcm, rate, err := media.ReadWAV(wav)
+	pcm, rate, err := rtpprobe.ReadWAV(wav)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := media.DominantFrequency(pcm, rate)
+	got := rtpprobe.DominantFrequency(pcm, rate)
 	if math.Abs(got-want) > 25 {
 		t.Fatalf("baresip recorded %.0f Hz, want the client's %.0f Hz", got, want)
 	}
@@ -220,7 +220,7 @@ type baresipCall struct {
 func callFromBaresip(t *testing.T, e *callEnv, port int, freq float64, d time.Duration, seconds int) <-chan baresipCall {
 	t.Helper()
 	wav := filepath.Join(t.TempDir(), "tone.wav")
-	if err := media.WriteWAV(wav, media.Tone(freq, d, 8000), 8000); err != nil {
+	if err := rtpprobe.WriteWAV(wav, rtpprobe.Tone(freq, d, 8000), 8000); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan baresipCall, 1)
@@ -238,11 +238,11 @@ func assertCallerHeard(t *testing.T, res baresipCall, want float64) {
 	if res.err != nil {
 		t.Fatalf("baresip caller: %v\n%s", res.err, res.log)
 	}
-	pcm, rate, err := media.ReadWAV(res.recv)
+	pcm, rate, err := rtpprobe.ReadWAV(res.recv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := media.DominantFrequency(pcm, rate); math.Abs(got-want) > 25 {
+	if got := rtpprobe.DominantFrequency(pcm, rate); math.Abs(got-want) > 25 {
 		t.Fatalf("baresip heard %.0f Hz, want the client's %.0f Hz", got, want)
 	}
 }

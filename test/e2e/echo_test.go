@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"fargo.dev/fargo/internal/rtpprobe"
 	"fargo.dev/fargo/internal/testkit"
-	"fargo.dev/fargo/internal/testkit/media"
 )
 
 // Ports of the echo test: 21900–21999.
@@ -71,7 +71,7 @@ func TestSIPEcho(t *testing.T) {
 	}
 
 	wav := filepath.Join(t.TempDir(), "tone.wav")
-	if err := media.WriteWAV(wav, media.Tone(1000, 4*time.Second, 8000), 8000); err != nil {
+	if err := rtpprobe.WriteWAV(wav, rtpprobe.Tone(1000, 4*time.Second, 8000), 8000); err != nil {
 		t.Fatal(err)
 	}
 	recv, blog, err := testkit.BaresipCall(t, testkit.BaresipConfig{Name: "carol-echo", User: "carol", Password: "carolpw",
@@ -79,11 +79,11 @@ func TestSIPEcho(t *testing.T) {
 	if err != nil {
 		t.Fatalf("baresip call: %v\n%s", err, blog)
 	}
-	pcm, rate, err := media.ReadWAV(recv)
+	pcm, rate, err := rtpprobe.ReadWAV(recv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := media.DominantFrequency(pcm, rate); math.Abs(got-1000) > 25 {
+	if got := rtpprobe.DominantFrequency(pcm, rate); math.Abs(got-1000) > 25 {
 		t.Fatalf("baresip heard %.0f Hz from the echo, want its own 1000 Hz (%d samples)", got, len(pcm))
 	}
 

@@ -8,7 +8,7 @@
 // can check the audio that crossed the gateway's ICE leg.
 //
 // It speaks SDP only; the test phone (internal/testkit) translates to and
-// from Jingle. It imports the standard library, testkit/media (tones,
+// from Jingle. It imports the standard library, rtpprobe (tones,
 // G.711) and pion (webrtc, ice, interceptor, rtp), which only the test kit
 // may import (internal/archtest), and is imported only by tests.
 package webrtcpeer

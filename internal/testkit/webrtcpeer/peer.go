@@ -12,7 +12,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
-	"fargo.dev/fargo/internal/testkit/media"
+	"fargo.dev/fargo/internal/rtpprobe"
 )
 
 // Codec is one payload type the peer offers or accepts, in SDP terms.
@@ -28,8 +28,8 @@ type Codec struct {
 // (101, "0-15"), in that order of preference.
 func DefaultCodecs() []Codec {
 	return []Codec{
-		{PT: media.PayloadPCMU, Name: "PCMU", Clock: 8000},
-		{PT: media.PayloadPCMA, Name: "PCMA", Clock: 8000},
+		{PT: rtpprobe.PayloadPCMU, Name: "PCMU", Clock: 8000},
+		{PT: rtpprobe.PayloadPCMA, Name: "PCMA", Clock: 8000},
 		{PT: 101, Name: "telephone-event", Clock: 8000, Fmtp: "0-15"},
 	}
 }
@@ -66,7 +66,7 @@ type Peer struct {
 	gathered bool
 	onLocal  func(context.Context, Candidate)
 	closing  bool
-	audio    media.AudioBuffer
+	audio    rtpprobe.AudioBuffer
 	packets  int
 }
 

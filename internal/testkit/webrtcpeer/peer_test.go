@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"fargo.dev/fargo/internal/leakcheck"
-	"fargo.dev/fargo/internal/testkit/media"
+	"fargo.dev/fargo/internal/rtpprobe"
 )
 
 func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m, 5*time.Second)) }
@@ -118,7 +118,7 @@ func exchange(t *testing.T, a, b *Peer, freqA, freqB float64) {
 		if len(pcm) < clockRate/2 {
 			t.Fatalf("%s: only %d samples (%d packets)", c.name, len(pcm), c.p.Packets())
 		}
-		if got := media.DominantFrequency(pcm, clockRate); math.Abs(got-c.want) > 2 {
+		if got := rtpprobe.DominantFrequency(pcm, clockRate); math.Abs(got-c.want) > 2 {
 			t.Fatalf("%s: %.1f Hz, want %.0f", c.name, got, c.want)
 		}
 	}

@@ -3,7 +3,7 @@ package webrtcpeer
 import (
 	"github.com/pion/webrtc/v4"
 
-	"fargo.dev/fargo/internal/testkit/media"
+	"fargo.dev/fargo/internal/rtpprobe"
 )
 
 // onTrack reads a remote track until the peer closes. pion runs it on a
@@ -24,7 +24,7 @@ func (p *Peer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		}
 		p.mu.Lock()
 		p.packets++
-		if pcm, ok := media.DecodeG711(pkt.PayloadType, pkt.Payload); ok {
+		if pcm, ok := rtpprobe.DecodeG711(pkt.PayloadType, pkt.Payload); ok {
 			p.audio.Add(pkt.SequenceNumber, pcm)
 		}
 		p.changedLocked()
@@ -33,7 +33,7 @@ func (p *Peer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 }
 
 // Received returns the decoded audio of the PCMU and PCMA packets received
-// so far, in sequence-number order (like media.RTPPeer.Received).
+// so far, in sequence-number order (like rtpprobe.RTPPeer.Received).
 func (p *Peer) Received() []int16 {
 	p.mu.Lock()
 	defer p.mu.Unlock()

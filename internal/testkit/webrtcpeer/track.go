@@ -12,7 +12,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"fargo.dev/fargo/internal/testkit/media"
+	"fargo.dev/fargo/internal/rtpprobe"
 )
 
 const (
@@ -68,9 +68,9 @@ func (t *audioTrack) Unbind(webrtc.TrackLocalContext) error {
 func g711Encoder(mime string) (func([]int16) []byte, bool) {
 	switch {
 	case strings.EqualFold(mime, webrtc.MimeTypePCMU):
-		return media.ULawEncode, true
+		return rtpprobe.ULawEncode, true
 	case strings.EqualFold(mime, webrtc.MimeTypePCMA):
-		return media.ALawEncode, true
+		return rtpprobe.ALawEncode, true
 	}
 	return nil, false
 }
@@ -88,7 +88,7 @@ func (p *Peer) SendCodec() (name string, pt uint8, ok bool) {
 }
 
 // SendTone waits for the connection, then sends d of a freq Hz sine (the
-// tone of media.Tone) in the negotiated G.711 codec: one 20 ms packet
+// tone of rtpprobe.Tone) in the negotiated G.711 codec: one 20 ms packet
 // every 20 ms, the first with the marker bit, over SRTP.
 func (p *Peer) SendTone(ctx context.Context, freq float64, d time.Duration) error {
 	if err := p.Connected(ctx); err != nil {
@@ -112,7 +112,7 @@ func (p *Peer) SendTone(ctx context.Context, freq float64, d time.Duration) erro
 		return err
 	}
 	seq, ts := binary.BigEndian.Uint16(ids[:2]), binary.BigEndian.Uint32(ids[2:])
-	pcm := media.Tone(freq, d, clockRate)
+	pcm := rtpprobe.Tone(freq, d, clockRate)
 	frames := (len(pcm) + frameSamples - 1) / frameSamples
 	begin := time.Now()
 	timer := time.NewTimer(0)

@@ -1,4 +1,4 @@
-package media
+package rtpprobe
 
 import (
 	"context"
@@ -54,6 +54,7 @@ type RTPPeer struct {
 	events  []byte
 	lastEv  uint32 // RTP timestamp of the last event counted
 	haveEv  bool
+	times   arrivals // when audio went out and came in, for RoundTrips
 }
 
 // NewRTPPeer binds a UDP socket on laddr, a loopback address ("127.0.0.1:0"
@@ -196,9 +197,11 @@ func (p *RTPPeer) paced(ctx context.Context, n int, packet func(int) ([]byte, bo
 		binary.BigEndian.PutUint32(hdr[4:], ts)
 		binary.BigEndian.PutUint32(hdr[8:], p.ssrc)
 		p.seq++
+		sentAt := time.Now() // before the write: the echo may be back before it returns
 		if _, err := p.conn.WriteToUDPAddrPort(append(hdr, payload...), dst); err != nil {
 			return fmt.Errorf("rtp: send to %s: %w", dst, err)
 		}
+		p.noteSent(pt, sentAt)
 		timer.Reset(time.Until(begin.Add(time.Duration(i+1) * framePeriod)))
 	}
 	return nil
@@ -302,6 +305,7 @@ func (p *RTPPeer) handle(b []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.packets++
+	p.noteReceived(pkt.pt)
 	switch {
 	case pkt.pt == PayloadPCMU:
 		p.addAudio(pkt.seq, ULawDecode(pkt.payload))

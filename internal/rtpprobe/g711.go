@@ -1,4 +1,4 @@
-package media
+package rtpprobe
 
 import "math/bits"
 
