@@ -76,8 +76,8 @@ func TestJMIRawUDPCallIsEchoed(t *testing.T) {
 
 // TestDirectICECallIsAnswered: a Conversations-like offer (ICE + DTLS,
 // no candidates) sent directly gets an ICE answer with candidates and a
-// fingerprint; trickled candidates are acked; video is answered with
-// senders none.
+// fingerprint; trickled candidates are acked; the bundled video is
+// answered on the same transport.
 func TestDirectICECallIsAnswered(t *testing.T) {
 	h := newBot(t, Config{})
 	si := initiate("s2", content("0", "audio", iceTransport(), opus, dtmf101), content("1", "video", iceTransport(), jingle.PayloadType{ID: 96, Name: "VP8", Clockrate: 90000}))
@@ -95,8 +95,12 @@ func TestDirectICECallIsAnswered(t *testing.T) {
 	if pts := a.Description.PayloadTypes; len(pts) == 0 || pts[0].Name != "opus" || a.Description.RTCPMux == nil {
 		t.Fatalf("audio description %+v", a.Description)
 	}
-	if v := acc.Content("1"); v == nil || v.Senders != jingle.SendersNone {
-		t.Fatalf("video answer %+v: want senders none", v)
+	v := acc.Content("1")
+	if v == nil || v.Senders == jingle.SendersNone || !v.Transport.IsICE() || v.Transport.Ufrag != a.Transport.Ufrag {
+		t.Fatalf("video answer %+v: want it echoed on the audio's transport", v)
+	}
+	if pts := v.Description.PayloadTypes; len(pts) != 1 || pts[0].Name != "VP8" || len(v.Description.Sources) != 1 {
+		t.Fatalf("video description %+v: want VP8 and the echo's SSRC", v.Description)
 	}
 	if acc.Group == nil || len(acc.Group.Contents) != 2 {
 		t.Fatalf("group %+v: want the offer's BUNDLE", acc.Group)

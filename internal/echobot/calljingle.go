@@ -142,7 +142,7 @@ func (c *call) answer(req *stanza.Stanza, j *jingle.Jingle, self string) {
 		return
 	}
 	c.path = p
-	contents, err := p.Answer(j.Contents)
+	contents, err := p.Answer(j.Contents, j.Group)
 	if err != nil {
 		c.failed(jingle.NewReason(jingle.IncompatibleParameters, err.Error()))
 		return
@@ -150,11 +150,13 @@ func (c *call) answer(req *stanza.Stanza, j *jingle.Jingle, self string) {
 	c.audio = echoedContent(contents)
 	acc := c.jingle(jingle.ActionSessionAccept)
 	acc.Contents, acc.Group = contents, j.Group
+	// Counted before it goes: a caller that got the accept and heard the
+	// echo must find the call answered in Stats.
+	c.state = stateActive
+	c.b.stats.answered.Add(1)
 	c.request(acc, func(serr *stanza.Error) {
 		c.failed(jingle.NewReason(jingle.GeneralError, "the session-accept was refused: "+serr.Error()))
 	})
-	c.state = stateActive
-	c.b.stats.answered.Add(1)
 	c.log.Info("call answered", "media", mediaOf(contents))
 	c.arm(c.b.cfg.MaxCallDuration, func() {
 		c.end(jingle.NewReason(jingle.Success, "echo time limit"))

@@ -24,12 +24,13 @@ const (
 )
 
 // Features are what the bot's disco#info lists: what clients look for
-// before they show a call button (protocol-map §5.5). Video is not among
-// them: the echo returns audio only, and Conversations fails a call whose
-// answer drops a medium it offered.
+// before they show a call button (protocol-map §5.5). Video is among them:
+// the echo sends back video bundled with the audio, which is how
+// Conversations, Movim and browsers offer it (an unbundled video content
+// is answered senders none).
 var Features = []string{
 	nsCaps, nsDiscoInfo, nsPing, nsVersion,
-	jingle.NS, jingle.NSRTP, jingle.NSRTPAudio,
+	jingle.NS, jingle.NSRTP, jingle.NSRTPAudio, jingle.NSRTPVideo,
 	jingle.NSICEUDP, jingle.NSRawUDP, jingle.NSDTLS, jingle.NSJMI,
 	jingle.NSRTCPFB, jingle.NSHdrExt,
 	"urn:ietf:rfc:5888", // BUNDLE: the answer keeps the offer's group

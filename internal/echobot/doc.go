@@ -3,8 +3,8 @@
 // approves subscription requests and asks back, sends every chat message
 // body back to its sender, and answers Jingle calls (raw UDP, ICE-UDP,
 // ICE-UDP + DTLS-SRTP; by Jingle Message Initiation or by a direct
-// session-initiate) with the caller's own audio, through the media relay's
-// echo sessions (internal/mediapath).
+// session-initiate) with the caller's own audio, and video bundled with
+// it, through the media relay's echo sessions (internal/mediapath).
 //
 // It behaves as a well-behaved client would: presence with XEP-0115 caps,
 // disco#info with the features clients check before they show a call

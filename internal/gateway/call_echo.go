@@ -37,7 +37,7 @@ func (c *call) answerEcho() {
 	}
 	c.media.Close()
 	c.media = p
-	contents, err := p.Answer(c.userContents)
+	contents, err := p.Answer(c.userContents, c.userGroup)
 	if err != nil {
 		c.state = stateCalling
 		c.tellUser(jingle.NewReason(jingle.IncompatibleParameters, err.Error()))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"mellium.im/xmpp/jid"
@@ -16,7 +17,8 @@ const contactResource = "sip"
 
 // contactIdentities and contactFeatures are what makes clients show a call
 // button for a SIP contact (protocol-map §5.5). Video is not advertised:
-// Conversations fails a call whose answer drops an offered medium.
+// Conversations fails a call whose answer drops an offered medium. The
+// echo contact has echoFeatures instead.
 var contactIdentities = []identity{{Category: "client", Type: "phone", Name: "SIP"}}
 
 var contactFeatures = []string{
@@ -27,8 +29,22 @@ var contactFeatures = []string{
 	"urn:ietf:rfc:5888", "urn:ietf:rfc:5576", "urn:xmpp:receipts",
 }
 
-func (g *Gateway) contactCaps() capsElement {
-	return capsElement{Hash: "sha-1", Node: capsNode, Ver: g.contactCapsInfo.ver}
+// echoFeatures are the echo contact's: a SIP contact's plus video, which
+// the echo sends back when the client bundles it with the audio (as
+// Conversations, Movim and browsers do).
+var echoFeatures = append(slices.Clone(contactFeatures), jingle.NSRTPVideo)
+
+// contactDisco is what a contact's disco#info lists and its caps ver.
+func (g *Gateway) contactDisco(contact string) ([]string, capsInfo) {
+	if strings.EqualFold(contact, g.EchoJID()) {
+		return echoFeatures, g.echoCapsInfo
+	}
+	return contactFeatures, g.contactCapsInfo
+}
+
+func (g *Gateway) contactCaps(contact string) capsElement {
+	_, caps := g.contactDisco(contact)
+	return capsElement{Hash: "sha-1", Node: capsNode, Ver: caps.ver}
 }
 
 // contactPresence handles presence addressed to a SIP contact JID: the
@@ -82,23 +98,24 @@ func (g *Gateway) hasAccount(ctx context.Context, bare string) bool {
 
 // contactAvailable is the contact's available presence with caps.
 func (g *Gateway) contactAvailable(contact, to string) *stanza.Stanza {
-	return presence("", contact+"/"+contactResource, to, g.contactCaps())
+	return presence("", contact+"/"+contactResource, to, g.contactCaps(contact))
 }
 
 // contactDiscoInfo answers disco#info on a contact JID (bare, full, or the
 // caps node).
-func (g *Gateway) contactDiscoInfo(ctx context.Context, r *iqRequest) {
+func (g *Gateway) contactDiscoInfo(ctx context.Context, r *iqRequest, contact string) {
 	var q discoInfoQuery
 	if _, err := r.Decode(nsDiscoInfo, "query", &q); err != nil {
 		g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeModify, stanza.BadRequest, err.Error()))
 		return
 	}
-	if q.Node != "" && q.Node != capsNode+"#"+g.contactCapsInfo.ver {
+	features, caps := g.contactDisco(contact)
+	if q.Node != "" && q.Node != capsNode+"#"+caps.ver {
 		g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeCancel, stanza.ItemNotFound, "no such node"))
 		return
 	}
 	res := discoInfoQuery{Node: q.Node, Identities: contactIdentities}
-	for _, f := range contactFeatures {
+	for _, f := range features {
 		res.Features = append(res.Features, feature{Var: f})
 	}
 	g.reply(ctx, r.Stanza, res)

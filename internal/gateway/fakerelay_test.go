@@ -109,4 +109,6 @@ func (r *fakeRelay) OpenEcho(ended func(error)) (EchoPath, error) {
 }
 
 // Answer answers with the fake ICE transport, as ToXMPP does.
-func (p *fakePath) Answer(offer []jingle.Content) ([]jingle.Content, error) { return p.ToXMPP(offer) }
+func (p *fakePath) Answer(offer []jingle.Content, _ *jingle.Group) ([]jingle.Content, error) {
+	return p.ToXMPP(offer)
+}

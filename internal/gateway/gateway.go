@@ -43,6 +43,7 @@ type Gateway struct {
 	relay MediaRelay // nil: media is never relayed
 
 	contactCapsInfo capsInfo
+	echoCapsInfo    capsInfo // the echo contact's: it has video
 	activeCalls     atomic.Int64
 	featureCache    *featureCache
 
@@ -79,6 +80,7 @@ func New(cfg Config, out Sender, sipUA SIP, st store.Store, log *slog.Logger) *G
 	}
 	g.caps = computeCaps(gatewayIdentities, gatewayFeatures)
 	g.contactCapsInfo = computeCaps(contactIdentities, contactFeatures)
+	g.echoCapsInfo = computeCaps(contactIdentities, echoFeatures)
 	g.cfg.Calls = cfg.Calls.withDefaults()
 	g.featureCache = newFeatureCache()
 	return g

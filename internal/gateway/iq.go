@@ -99,7 +99,8 @@ func otherType(t string) string {
 // (what makes clients offer calls), ping, and Jingle for calls. Only
 // registered users get more than an error.
 func (g *Gateway) handleContactIQ(ctx context.Context, r *iqRequest, to jid.JID) {
-	if _, ok := g.contactJID(ctx, r.Stanza, to); !ok {
+	contact, ok := g.contactJID(ctx, r.Stanza, to)
+	if !ok {
 		return
 	}
 	if !g.hasAccount(ctx, r.bare) {
@@ -108,7 +109,7 @@ func (g *Gateway) handleContactIQ(ctx context.Context, r *iqRequest, to jid.JID)
 	}
 	switch {
 	case r.payload.Space == nsDiscoInfo && r.Type == "get":
-		g.contactDiscoInfo(ctx, r)
+		g.contactDiscoInfo(ctx, r, contact)
 	case r.payload.Space == nsPing && r.Type == "get":
 		g.reply(ctx, r.Stanza)
 	case r.payload.Space == jingle.NS && r.payload.Local == "jingle" && r.Type == "set":

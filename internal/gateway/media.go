@@ -39,8 +39,9 @@ type MediaRelay interface {
 // EchoPath sends the user's media back to them.
 type EchoPath interface {
 	MediaPath
-	// Answer answers the user's offer with the echo's transport.
-	Answer(offer []jingle.Content) ([]jingle.Content, error)
+	// Answer answers the user's offer with the echo's transport; group is
+	// the offer's (a video content bundled with the audio is echoed too).
+	Answer(offer []jingle.Content, group *jingle.Group) ([]jingle.Content, error)
 }
 
 // Media modes (configuration media.mode).

@@ -46,8 +46,8 @@ func (s *Session) relay(from side, pkt []byte, rtcp bool, loss *lossTracker) {
 	}
 	var sent bool
 	switch {
-	case s.echoSSRC != 0:
-		sent = s.echo(from, pkt, rtcp)
+	case s.echo != nil:
+		sent = s.echoBack(from, pkt, rtcp)
 	case from == sideSIP:
 		sent = s.sendXMPP(pkt, rtcp)
 	default:

@@ -19,9 +19,9 @@ type Session struct {
 	id  uint64
 	log *slog.Logger
 	sip *RTPLeg
-	// echoSSRC, set before any leg reads, makes this an echo session
-	// (NewEchoSession); 0 for a relayed call.
-	echoSSRC uint32
+	// echo, set before any leg reads, makes this an echo session
+	// (NewEchoSession); nil for a relayed call.
+	echo *echoState
 
 	// The XMPP leg, at most one of the two; set under mu, loaded lock-free
 	// by the SIP leg's readers for every packet.

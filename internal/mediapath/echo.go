@@ -23,8 +23,10 @@ func (r *Relay) OpenEcho(ended func(error)) (*Path, error) {
 
 // Answer answers the user's offer for the echo: one audio codec of theirs
 // (their first) plus telephone-event at its clock rate, on the echo leg's
-// transport; other contents are rejected (senders none).
-func (p *Path) Answer(offer []jingle.Content) ([]jingle.Content, error) {
+// transport, and one video codec if a video content shares the audio's
+// transport (BUNDLE in group, as Conversations, Movim and browsers offer);
+// other contents are rejected (senders none), since the echo has one leg.
+func (p *Path) Answer(offer []jingle.Content, group *jingle.Group) ([]jingle.Content, error) {
 	audio, err := audioContent(offer)
 	if err != nil {
 		return nil, err
@@ -32,19 +34,28 @@ func (p *Path) Answer(offer []jingle.Content) ([]jingle.Content, error) {
 	if err := p.takeUser(offer[audio]); err != nil {
 		return nil, err
 	}
+	video := bundledVideo(offer, audio, group)
 	out := make([]jingle.Content, len(offer))
 	for i, ct := range offer {
-		if i != audio {
+		var d *jingle.Description
+		switch i {
+		case audio:
+			d, err = echoDescription(ct.Description, p.s.EchoSSRC())
+		case video:
+			d, err = echoVideoDescription(ct.Description, p.s.EchoVideoSSRC())
+		default:
 			ct.Senders = jingle.SendersNone
 			out[i] = ct
 			continue
 		}
-		d, err := echoDescription(ct.Description, p.s.EchoSSRC())
 		if err != nil {
 			return nil, err
 		}
 		ct.Description = d
 		out[i] = p.towardXMPP(ct)
+	}
+	if video >= 0 {
+		p.s.SetEchoVideo(videoPayloads(offer[video].Description, out[audio].Description))
 	}
 	p.sawSIP, p.sawXMPP = true, true
 	p.offerAnswered()

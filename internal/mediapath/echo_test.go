@@ -16,7 +16,7 @@ func TestEchoReturnsTheUsersMedia(t *testing.T) {
 	}
 	defer p.Close()
 	user := udp(t)
-	ans, err := p.Answer(audio(raw(addrOf(user)), jingle.PayloadType{ID: 8, Name: "PCMA", Clockrate: 8000}, pcmu, dtmf101))
+	ans, err := p.Answer(audio(raw(addrOf(user)), jingle.PayloadType{ID: 8, Name: "PCMA", Clockrate: 8000}, pcmu, dtmf101), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestEchoNeedsACodec(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := p.Answer(audio(raw(addrOf(udp(t))), dtmf101)); err == nil {
+	if _, err := p.Answer(audio(raw(addrOf(udp(t))), dtmf101), nil); err == nil {
 		t.Fatal("an offer with only telephone-event was answered")
 	}
 }

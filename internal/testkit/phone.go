@@ -54,6 +54,11 @@ type PhoneOptions struct {
 	// Codecs are offered and accepted, in order of preference; default
 	// PCMU/8000 (0), PCMA/8000 (8), telephone-event/8000 (101, ""="0-15").
 	Codecs []jingle.PayloadType
+	// Video (WebRTC mode only) makes the phone a video caller as well:
+	// it advertises urn:xmpp:jingle:apps:rtp:video, proposes audio and
+	// video, and its media stack adds a VP8 content bundled with the
+	// audio (webrtcpeer.Config.Video).
+	Video bool
 }
 
 // Phone turns a Client into a Jingle audio client that behaves like Dino:
@@ -91,6 +96,9 @@ type Phone struct {
 // caps; every later available presence sent with c.Presence carries them
 // too. Call it once per Client, before the calls it should see.
 func NewPhone(c *Client, o PhoneOptions) (*Phone, error) {
+	if o.Video && !o.WebRTC {
+		return nil, fmt.Errorf("phone %s: Video needs WebRTC", c.JID())
+	}
 	if o.WebRTC {
 		o.ICE, o.RawUDP = true, false // Conversations does not implement raw-udp
 	}
@@ -117,6 +125,9 @@ func NewPhone(c *Client, o PhoneOptions) (*Phone, error) {
 	}
 	if o.JMI {
 		p.features = append(p.features, jingle.NSJMI)
+	}
+	if o.Video {
+		p.features = append(p.features, jingle.NSRTPVideo)
 	}
 	p.features = append(p.features, jingle.NSDTMF, nsReceipts)
 	p.ver = capsVer([]capsIdentity{phoneIdentity}, p.features)
@@ -272,6 +283,9 @@ func (p *Phone) Propose(ctx context.Context, to string, local netip.AddrPort) (*
 	}
 	m := jingle.NewJMI(jingle.JMIPropose, call.sid)
 	m.Descriptions = []jingle.Description{*jingle.NewDescription("audio")}
+	if p.o.Video {
+		m.Descriptions = append(m.Descriptions, *jingle.NewDescription("video"))
+	}
 	if err := p.sendJMI(ctx, call.to, call.proposeID(), m); err != nil {
 		call.endFailed(nil)
 		return call, err

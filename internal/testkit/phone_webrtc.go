@@ -43,7 +43,7 @@ func phoneOrigin() jinglesdp.Origin {
 }
 
 func (p *Phone) peerConfig() webrtcpeer.Config {
-	var cfg webrtcpeer.Config
+	cfg := webrtcpeer.Config{Video: p.o.Video}
 	for _, pt := range p.o.Codecs {
 		params := make([]string, 0, len(pt.Params))
 		for _, prm := range pt.Params {

@@ -107,6 +107,22 @@ func TestEchoBot(t *testing.T) {
 		}
 	})
 
+	mustRun(t, "Conversations-like video call sees its video back", func(t *testing.T) {
+		cam := srv.Login(t, "alice", testkit.Resource("cam"))
+		if err := cam.Presence(ctxT(t, 5*time.Second), "", "", "", ""); err != nil {
+			t.Fatal(err)
+		}
+		phone, err := testkit.NewPhone(cam, testkit.PhoneOptions{JMI: true, WebRTC: true, Video: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		call, err := phone.Call(ctxT(t, 20*time.Second), botJID, netip.AddrPort{})
+		if err != nil {
+			t.Fatalf("call: %v\n%s", err, logs.String())
+		}
+		checkVideoEcho(t, call, logs.String)
+	})
+
 	mustRun(t, "raw-UDP phone (direct session-initiate) hears itself", func(t *testing.T) {
 		desk := srv.Login(t, "alice", testkit.Resource("desk"))
 		if err := desk.Presence(ctxT(t, 5*time.Second), "", "", "", ""); err != nil {
@@ -142,11 +158,62 @@ func TestEchoBot(t *testing.T) {
 	for bot.Stats().CallsActive != 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if st := bot.Stats(); st.CallsActive != 0 || st.CallsAnswered != 2 || st.Messages != 1 {
-		t.Errorf("bot stats %+v: want 2 answered calls, none left, 1 message", st)
+	if st := bot.Stats(); st.CallsActive != 0 || st.CallsAnswered != 3 || st.Messages != 1 {
+		t.Errorf("bot stats %+v: want 3 answered calls, none left, 1 message", st)
 	}
 	if n := logs.Count("level=ERROR") + logs.Count("level=WARN"); n > 0 {
 		t.Errorf("the bot logged %d warnings or errors:\n%s", n, logs.String())
+	}
+}
+
+// checkVideoEcho checks a WebRTC call with video to an echo, once it was
+// placed: the answer has the video bundled with the audio under an SSRC
+// of the echo's own; the caller hears its tone and gets its video frames
+// back under that SSRC; a PLI about the echo's video reaches the caller's
+// encoder as a keyframe request about its own; then it hangs up.
+func checkVideoEcho(t *testing.T, call *testkit.PhoneCall, logs func() string) {
+	t.Helper()
+	if err := call.WaitAccepted(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatalf("the echo did not answer: %v\n%s", err, logs())
+	}
+	var video *jingle.Content
+	for i, ct := range call.Answer().Contents {
+		if ct.Description != nil && ct.Description.Media == "video" {
+			video = &call.Answer().Contents[i]
+		}
+	}
+	if video == nil || video.Senders == jingle.SendersNone || len(video.Description.Sources) != 1 {
+		t.Fatalf("video answered %+v: want it echoed under one declared SSRC", video)
+	}
+	if pts := video.Description.PayloadTypes; len(pts) != 1 || !strings.EqualFold(pts[0].Name, "VP8") {
+		t.Fatalf("video codecs %+v: want VP8", pts)
+	}
+	ssrc := video.Description.Sources[0].SSRC
+	rtc := call.Media()
+	if err := rtc.Connected(ctxT(t, 15*time.Second)); err != nil {
+		t.Fatalf("ICE/DTLS with the echo: %v\n%s", err, logs())
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- rtc.SendVideo(ctxT(t, 10*time.Second), 3*time.Second) }()
+	if err := rtc.SendTone(ctxT(t, 10*time.Second), 800, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	assertTone(t, "the video caller heard itself", rtc.Received(), 800)
+	// 3 s at 25 frames/s is 75 frames: most must come back.
+	if err := rtc.WaitVideo(ctxT(t, 5*time.Second), ssrc, 60); err != nil {
+		t.Fatalf("%v: %d video packets back under the echo's SSRC %d\n%s", err, rtc.VideoPackets(ssrc), ssrc, logs())
+	}
+	if err := rtc.RequestKeyframe(ssrc); err != nil {
+		t.Fatal(err)
+	}
+	if err := rtc.WaitKeyframeRequest(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatalf("the PLI about the echo's video did not come back to the caller's encoder: %v", err)
+	}
+	if err := call.Hangup(ctxT(t, 5*time.Second), jingle.Success, ""); err != nil {
+		t.Fatal(err)
 	}
 }
 

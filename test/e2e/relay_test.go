@@ -51,6 +51,7 @@ func TestRelayedCalls(t *testing.T) {
 		{"an SDES-SRTP phone calls the Conversations-like client through the relay", stepSDESCallIn},
 		{"the client calls an SDES-capable phone: plain RTP toward SIP", stepSDESCallOut},
 		{"the gateway's echo contact plays the client's own tone back", stepEchoContact},
+		{"the echo contact sends a video caller's video back", stepEchoContactVideo},
 		{"the echo contact answers a raw-UDP device too", stepEchoContactRawUDP},
 		{"the echo contact approves, subscribes back and echoes messages", stepEchoContactChat},
 		{"the relay released every call", stepRelayReleased},
@@ -138,6 +139,22 @@ func stepEchoContact(t *testing.T, e *callEnv) {
 	}
 }
 
+func stepEchoContactVideo(t *testing.T, e *callEnv) {
+	cam := e.srv.Login(t, "alice", testkit.Resource("cam"))
+	if err := cam.Presence(ctxT(t, 5*time.Second), "", "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	phone, err := testkit.NewPhone(cam, testkit.PhoneOptions{JMI: true, WebRTC: true, Video: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := phone.Call(ctxT(t, 20*time.Second), "echo@"+e.domain, netip.AddrPort{})
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, tailLines(e.gw.logs.String(), 40))
+	}
+	checkVideoEcho(t, call, func() string { return tailLines(e.gw.logs.String(), 40) })
+}
+
 func stepRelayReleased(t *testing.T, e *callEnv) {
 	deadline := time.Now().Add(10 * time.Second)
 	for e.gw.metric(t, "fargo_media_relayed_calls") != "0" && time.Now().Before(deadline) {
@@ -145,7 +162,7 @@ func stepRelayReleased(t *testing.T, e *callEnv) {
 	}
 	for name, want := range map[string]string{
 		"fargo_media_relayed_calls":       "0",
-		"fargo_media_relayed_calls_total": "6",
+		"fargo_media_relayed_calls_total": "7",
 		"fargo_media_dtls_failures_total": "0",
 	} {
 		if got := e.gw.metric(t, name); got != want {

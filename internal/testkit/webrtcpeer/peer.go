@@ -39,6 +39,10 @@ type Config struct {
 	// Codecs are offered and accepted in order of preference; nil means
 	// DefaultCodecs. Tones need PCMU or PCMA among them.
 	Codecs []Codec
+	// Video adds a send-receive VP8 transceiver (PT VideoPT) after the
+	// audio one, bundled with it as browsers do: SendVideo sends synthetic
+	// frames, VideoPackets counts what comes back.
+	Video bool
 }
 
 // Peer is one end of a WebRTC audio call on IPv4 loopback. Its methods
@@ -46,6 +50,7 @@ type Config struct {
 type Peer struct {
 	pc    *webrtc.PeerConnection
 	track *audioTrack
+	video *videoSender // nil without Config.Video
 
 	life      context.Context // ends with Close; handed to the candidate handler
 	end       context.CancelFunc
@@ -68,6 +73,10 @@ type Peer struct {
 	closing  bool
 	audio    rtpprobe.AudioBuffer
 	packets  int
+	// videoPackets counts received video packets by SSRC;
+	// keyframeRequests the PLIs and FIRs about our video.
+	videoPackets     map[uint32]int
+	keyframeRequests int
 }
 
 // New makes a peer with one send-receive audio transceiver. Nothing is
@@ -78,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 	if codecs == nil {
 		codecs = DefaultCodecs()
 	}
-	api, err := newAPI(codecs)
+	api, err := newAPI(codecs, cfg.Video)
 	if err != nil {
 		return nil, err
 	}
@@ -88,10 +97,17 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 		return nil, fmt.Errorf("webrtcpeer: %w", err)
 	}
 	p := &Peer{pc: pc, track: newAudioTrack(), notify: make(chan struct{}),
-		closed: make(chan struct{}), state: webrtc.PeerConnectionStateNew}
+		closed: make(chan struct{}), state: webrtc.PeerConnectionStateNew, videoPackets: map[uint32]int{}}
 	if _, err := pc.AddTrack(p.track); err != nil {
 		_ = pc.Close()
 		return nil, fmt.Errorf("webrtcpeer: add track: %w", err)
+	}
+	if cfg.Video {
+		if err := p.addVideo(); err != nil {
+			_ = pc.Close()
+			p.wg.Wait()
+			return nil, err
+		}
 	}
 	p.life, p.end = context.WithCancel(context.Background())
 	pc.OnICECandidate(p.onCandidate)
@@ -106,7 +122,7 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 // newAPI builds the pion API: codecs, no interceptor (no NACK, reports or
 // congestion control to muddle what a test sees), and ICE on IPv4
 // loopback UDP only, without mDNS (no multicast socket, no .local names).
-func newAPI(codecs []Codec) (*webrtc.API, error) {
+func newAPI(codecs []Codec, video bool) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range codecs {
 		if c.Name == "" || c.Clock == 0 || strings.Contains(c.Name, "/") {
@@ -117,6 +133,11 @@ func newAPI(codecs []Codec) (*webrtc.API, error) {
 				Channels: max(c.Channels, 1), SDPFmtpLine: c.Fmtp}}
 		if err := me.RegisterCodec(params, webrtc.RTPCodecTypeAudio); err != nil {
 			return nil, fmt.Errorf("webrtcpeer: codec %s/%d: %w", c.Name, c.Clock, err)
+		}
+	}
+	if video {
+		if err := me.RegisterCodec(videoCodec(), webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("webrtcpeer: VP8: %w", err)
 		}
 	}
 	var se webrtc.SettingEngine

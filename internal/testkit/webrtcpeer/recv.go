@@ -24,6 +24,9 @@ func (p *Peer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		}
 		p.mu.Lock()
 		p.packets++
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			p.videoPackets[pkt.SSRC]++
+		}
 		if pcm, ok := rtpprobe.DecodeG711(pkt.PayloadType, pkt.Payload); ok {
 			p.audio.Add(pkt.SequenceNumber, pcm)
 		}
