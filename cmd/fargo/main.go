@@ -41,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return echoSIP(args[1:], stderr)
 	case "echo":
 		return echoXMPP(args[1:], stderr)
+	case "bench":
+		return bench(args[1:], stdout, stderr)
 	case "demo":
 		return demoCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -64,6 +66,7 @@ Commands:
   serve --config FILE   run the gateway (see examples/fargo.toml)
   echo-sip [flags]      run a SIP echo test service (sip:echo@host:port)
   echo --jid JID ...    run an XMPP echo bot account (echo --help for its flags)
+  bench [flags]         load-test a running gateway (bench --help; docs/performance.md)
   version               print the version
 
 `)

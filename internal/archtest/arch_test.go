@@ -47,6 +47,7 @@ var tiers = map[string]int{
 	"internal/demo":     3,
 	"internal/testkit":  3,
 	"internal/archtest": 3,
+	"internal/loadgen":  3,
 
 	"cmd/fargo": 4,
 	"test":      4,

@@ -1,0 +1,119 @@
+package loadgen
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSummarize(t *testing.T) {
+	var v []time.Duration
+	for i := 1; i <= 100; i++ {
+		v = append(v, time.Duration(i)*time.Millisecond)
+	}
+	p := summarize(v)
+	if p.N != 100 || p.P50 != 50 || p.P95 != 95 || p.P99 != 99 || p.Max != 100 {
+		t.Fatalf("%+v", p)
+	}
+	if (summarize(nil) != Percentiles{}) {
+		t.Fatal("empty")
+	}
+}
+
+func TestUserIndex(t *testing.T) {
+	for name, want := range map[string]int{"b000042": 42, "b12": -1, "x000001": -1, "b00000x": -1} {
+		if got := userIndex("b", name); got != want {
+			t.Errorf("%s: %d, want %d", name, got, want)
+		}
+	}
+	if got := uriUser(`"B" <sip:b000007@sip.example.org>;tag=1`); got != "b000007" {
+		t.Errorf("uriUser: %q", got)
+	}
+}
+
+func TestUASReply(t *testing.T) {
+	inv := "INVITE sip:uas@127.0.0.1:5090 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa\r\n" +
+		"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb\r\nRecord-Route: <sip:127.0.0.1:5060;lr>\r\n" +
+		"From: <sip:b000001@sip.example.org>;tag=f\r\nTo: <sip:uas@sip.example.org>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	m, ok := parseSIP([]byte(inv))
+	if !ok || len(m.vias) != 2 || len(m.rrs) != 1 {
+		t.Fatalf("parse: %+v", m)
+	}
+	a := &uas{port: 5090}
+	got := string(a.reply(m, "200 OK", true, sdpAnswer))
+	for _, want := range []string{"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa\r\nVia: SIP/2.0/UDP 127.0.0.1:5070",
+		"Record-Route: <sip:127.0.0.1:5060;lr>", "To: <sip:uas@sip.example.org>;tag=u", "Contact: <sip:uas@127.0.0.1:5090>",
+		"Content-Length: " + strconv.Itoa(len(sdpAnswer)) + "\r\n\r\nv=0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reply lacks %q:\n%s", want, got)
+		}
+	}
+	if again := string(a.reply(m, "200 OK", true, sdpAnswer)); again != got {
+		t.Error("the To tag must not change between retransmissions")
+	}
+}
+
+func TestProcSelf(t *testing.T) {
+	pid := os.Getpid()
+	if _, err := treeCPU(pid); err != nil {
+		t.Fatal(err)
+	}
+	if hwm, rss := procMemKiB(pid); hwm <= 0 || rss <= 0 {
+		t.Fatalf("hwm %d rss %d", hwm, rss)
+	}
+	if readHostCPU().total == 0 {
+		t.Fatal("no host CPU")
+	}
+}
+
+func TestSIPpStats(t *testing.T) {
+	dir := t.TempDir()
+	stat := "StartTime;TotalCallCreated;SuccessfulCall(C);FailedCall(C)\n" + "x;5;4;0\n" + "y;10;9;1\n"
+	if err := os.WriteFile(filepath.Join(dir, "stat.csv"), []byte(stat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rtt := "Date_ms;response_time_ms;rtd_no\n1.0;2.500000;1\n2.0;1.500000;1\n"
+	if err := os.WriteFile(filepath.Join(dir, "uac_1_rtt.csv"), []byte(rtt), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := readSIPpStats(dir); r.Created != 10 || r.Successful != 9 || r.Failed != 1 {
+		t.Fatalf("%+v", r)
+	}
+	if p := readSIPpRTT(dir); p.N != 2 || p.Max != 2.5 {
+		t.Fatalf("%+v", p)
+	}
+}
+
+func TestResultWrite(t *testing.T) {
+	dir := t.TempDir()
+	res := newResult(Config{Name: "x", Rates: []float64{10, 20}}.withDefaults(), nil)
+	res.Steps = []StepResult{
+		{OfferedRate: 10, Success: 1, Out: OutResult{Setup: Percentiles{N: 1, P50: 1, P99: 2}}},
+		{OfferedRate: 20, Success: 0.5, Out: OutResult{Setup: Percentiles{N: 1, P50: 3, P99: 9}}},
+	}
+	if err := res.write(dir, "x"); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "x.svg"))
+	if err != nil || strings.Count(string(svg), "<polyline") != 3 {
+		t.Fatalf("%v\n%s", err, svg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	c := Config{XMPPAddr: "127.0.0.1:5222", Registrar: "127.0.0.1:5060", Users: 10, Rates: []float64{5}}.withDefaults()
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), "UAS port") {
+		t.Fatalf("want the missing ports named, got %v", err)
+	}
+	c.UASPort, c.SIPpPort = 5090, 5100
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+}
