@@ -86,6 +86,7 @@ data_path = "$RUN/prosody/data"
 log = { warn = "$RUN/prosody/prosody.log" }
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
+network_settings = { nagle = false }
 c2s_ports = { 30222 }
 c2s_direct_tls_ports = { }
 s2s_ports = { }

@@ -36,6 +36,7 @@ pidfile = %[2]q
 log = { info = %[3]q; error = %[4]q }
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
+network_settings = { nagle = false }
 c2s_ports = { %[5]d }
 c2s_direct_tls_ports = { }
 s2s_ports = { }

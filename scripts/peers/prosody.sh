@@ -52,6 +52,9 @@ log = { $LOGLEVEL = "$RUN/prosody.log"; error = "$RUN/error.log" }
 
 interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
+-- Small stanzas back to back (an iq result, then a session-accept) must not
+-- wait for a delayed ACK: Nagle is on by default in Prosody 0.12.
+network_settings = { nagle = false }
 c2s_ports = { $C2S }
 c2s_direct_tls_ports = { }
 s2s_ports = { }
