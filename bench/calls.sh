@@ -226,7 +226,8 @@ KAM_PID=$(cat "$RUN/kamailio/lab.pid")
 log "kamailio pid $KAM_PID"
 
 # --- The gateway: signalling only (media.mode direct), warnings only (a log line per call
-# would be measured too), limits above the offered load.
+# would be measured too), limits above the offered load, pprof on its loopback metrics
+# listener so that fargo bench can force a GC and read the live heap per user.
 cat >"$RUN/fargo/fargo.toml" <<EOF
 [component]
 domain = "sip.example.test"
@@ -245,6 +246,8 @@ max_per_user = 8
 max_total = 100000
 [media]
 mode = "direct"
+[debug]
+pprof = true
 EOF
 launch "$RUN/fargo/lab.pid" "$RUN/fargo/fargo.log" "$RUN/fargo-bin" serve --config "$RUN/fargo/fargo.toml"
 # shellcheck disable=SC2317 # called through await_ready

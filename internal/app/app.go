@@ -194,7 +194,8 @@ func (a *App) gatewayConfig() gateway.Config {
 	}
 }
 
-// startHTTP serves /metrics and /healthz; an empty http.listen disables it.
+// startHTTP serves /metrics, /healthz and, if enabled, /debug/pprof/; an
+// empty http.listen disables it.
 func (a *App) startHTTP(reg http.Handler, link *xmpp.Link) (*http.Server, error) {
 	if a.cfg.HTTP.Listen == "" {
 		return nil, nil
@@ -211,6 +212,7 @@ func (a *App) startHTTP(reg http.Handler, link *xmpp.Link) (*http.Server, error)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		a.health(w, link)
 	})
+	a.mountDebug(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

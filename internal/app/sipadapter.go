@@ -64,7 +64,12 @@ func sipError(err error) error {
 	return &gateway.SIPError{Kind: kind, Code: code, Text: err.Error(), Err: err}
 }
 
-// tokenPolicy tells the SIP user agent which contact tokens are ours.
+// tokenPolicy tells the SIP user agent which contact tokens are ours. It
+// is asked for every INVITE and every out-of-dialog request, before the
+// gateway (which keeps its own token index) is: the SQLite store answers
+// known tokens from its account cache (store.AccountCache), which drops an
+// account's entry when the account is changed or deleted; an unknown token
+// always reaches the database.
 type tokenPolicy struct{ st store.Store }
 
 func (p tokenPolicy) KnownToken(ctx context.Context, token string) bool {

@@ -22,6 +22,7 @@ type Config struct {
 	Shutdown     Shutdown     `toml:"shutdown"`
 	Calls        Calls        `toml:"calls"`
 	Media        Media        `toml:"media"`
+	Debug        Debug        `toml:"debug"`
 }
 
 // Media is the media relay: it joins ICE + DTLS-SRTP clients to plain RTP
@@ -267,6 +268,7 @@ func (c *Config) Validate() error {
 	add(positive("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 0))
 	add(c.validateCalls())
 	add(c.validateMedia())
+	add(c.validateDebug())
 	return errors.Join(errs...)
 }
 

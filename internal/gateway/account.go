@@ -58,7 +58,7 @@ func (u *user) register(in accountInput) (isNew bool, serr *stanza.Error) {
 		u.log.Error("save account", "err", err)
 		return false, stanza.NewError(stanza.TypeWait, stanza.InternalServerError, "could not save the account")
 	}
-	u.account = &a
+	u.setAccount(&a)
 	u.log.Info("SIP account saved", "aor", a.SIPAddress, "new", isNew)
 	u.regEvent(RegEvent{Phase: PhaseRegistered, ExpiresAt: time.Now().Add(granted), Binding: next, Latency: time.Since(start)})
 	return isNew, nil
@@ -131,7 +131,7 @@ func (u *user) removeAccount() error {
 		return err
 	}
 	u.log.Info("SIP account removed", "aor", u.account.SIPAddress)
-	u.account = nil
+	u.setAccount(nil)
 	u.setState(RegEvent{})
 	return nil
 }

@@ -121,6 +121,8 @@ func BenchmarkIdleUserMemory(b *testing.B) {
 			u.post(func() { close(done) })
 			<-done
 		}
+		// Idle means after the mailboxes' linger: their goroutines exit.
+		time.Sleep(mailboxLinger + 200*time.Millisecond)
 		b.ReportMetric(float64(liveHeap()-before)/users, "B/user")
 		b.ReportMetric(float64(leakcheck.Count()), "goroutines")
 		g.Shutdown(context.Background())

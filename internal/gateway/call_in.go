@@ -22,13 +22,10 @@ const anonymousLocal = "anonymous"
 // contact token. It returns at once; the user's actor rings the devices.
 // A nil handler makes the UA answer 480.
 func (g *Gateway) IncomingCall(ic SIPIncoming) SIPCallHandler {
-	ctx, cancel := context.WithTimeout(g.ctx, 2*time.Second)
-	defer cancel()
-	acct, err := g.store.AccountByToken(ctx, ic.Token())
-	if err != nil || g.isDraining() {
+	u := g.userByToken(ic.Token())
+	if u == nil || g.isDraining() {
 		return nil
 	}
-	u := g.user(acct.JID)
 	c := newCall(u, newSID(), incoming, "")
 	if !u.box.postNow(func() { u.ringIn(c, ic) }) {
 		return nil
@@ -44,7 +41,9 @@ func (u *user) ringIn(c *call, ic SIPIncoming) {
 	c.in, c.sip = ic, ic
 	c.state = stateCalling
 	c.log = c.log.With("sip_call_id", ic.CallID())
-	if u.account == nil {
+	if u.account == nil || u.account.ContactToken != ic.Token() {
+		// Removed (or removed and registered anew, with a new token)
+		// while the INVITE was looked up.
 		c.reject(404, "Not Found", "no such user at this gateway")
 		return
 	}

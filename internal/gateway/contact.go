@@ -91,8 +91,10 @@ func (g *Gateway) contactJID(ctx context.Context, s *stanza.Stanza, to jid.JID) 
 	return to.Bare().String(), true
 }
 
+// hasAccount is asked by the read loop for every stanza to a contact,
+// Jingle included: it is answered from the user's actor when it can be.
 func (g *Gateway) hasAccount(ctx context.Context, bare string) bool {
-	_, err := g.store.Account(ctx, bare)
+	_, err := g.accountOf(ctx, bare)
 	return err == nil
 }
 

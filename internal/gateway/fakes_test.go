@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,10 +150,13 @@ func (l *fakeLoop) counts() (started, updates, unregs, closes int) {
 }
 
 // memStore is an in-memory store.Store for this package's unit tests.
+// accountReads counts Account and AccountByToken calls: the lookups the
+// gateway must not make per call.
 type memStore struct {
-	mu    sync.Mutex
-	accts map[string]store.Account
-	regs  map[string]store.Registration
+	mu           sync.Mutex
+	accts        map[string]store.Account
+	regs         map[string]store.Registration
+	accountReads atomic.Int64
 }
 
 func newMemStore() *memStore {
@@ -160,6 +164,7 @@ func newMemStore() *memStore {
 }
 
 func (m *memStore) Account(_ context.Context, j string) (store.Account, error) {
+	m.accountReads.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, ok := m.accts[j]
@@ -170,6 +175,7 @@ func (m *memStore) Account(_ context.Context, j string) (store.Account, error) {
 }
 
 func (m *memStore) AccountByToken(_ context.Context, tok string) (store.Account, error) {
+	m.accountReads.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, a := range m.accts {

@@ -50,6 +50,8 @@ type Gateway struct {
 	ctx    context.Context // lifetime of all actors; set by Run
 	cancel context.CancelFunc
 
+	tokens tokenIndex // contact token → user, kept by the users' actors
+
 	mu       sync.Mutex
 	users    map[string]*user
 	sessions *commandSessions

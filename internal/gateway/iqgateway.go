@@ -42,7 +42,7 @@ func (g *Gateway) handleIQGateway(ctx context.Context, r *iqRequest) {
 		return
 	}
 	accountDomain := ""
-	if a, err := g.store.Account(ctx, r.bare); err == nil {
+	if a, err := g.accountOf(ctx, r.bare); err == nil {
 		accountDomain = hostOf(a.SIPAddress)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeWait, stanza.InternalServerError, ""))

@@ -119,7 +119,7 @@ func (g *Gateway) handleMessage(ctx context.Context, s *stanza.Stanza, from, to 
 		g.replyError(ctx, s, stanza.Errorf(stanza.TypeModify, stanza.JIDMalformed, "%s is not a SIP address: %v", to.Localpart(), err))
 		return
 	}
-	if _, err := g.store.Account(ctx, from.Bare().String()); err != nil {
+	if _, err := g.accountOf(ctx, from.Bare().String()); err != nil {
 		g.replyError(ctx, s, accountError(err))
 		return
 	}

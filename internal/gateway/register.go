@@ -104,12 +104,13 @@ func (g *Gateway) registerForm(ctx context.Context, r *iqRequest) {
 	g.reply(ctx, r.Stanza, q)
 }
 
-// currentAccount is the account of jid, or nil if it has none.
+// currentAccount is the account of jid, or nil if it has none. It may be
+// the actor's own copy: read it, never modify it.
 func (g *Gateway) currentAccount(ctx context.Context, jid string) (*store.Account, *stanza.Error) {
-	acct, err := g.store.Account(ctx, jid)
+	acct, err := g.accountOf(ctx, jid)
 	switch {
 	case err == nil:
-		return &acct, nil
+		return acct, nil
 	case errors.Is(err, store.ErrNotFound):
 		return nil, nil
 	default:

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"fargo.dev/fargo/internal/stanza"
@@ -25,8 +26,11 @@ type user struct {
 	log *slog.Logger
 	box *mailbox
 	ctx context.Context // the gateway's lifetime
+	// view publishes account to other goroutines (accounts.go); unlike
+	// the fields below it may be read anywhere.
+	view atomic.Pointer[accountView]
 
-	account   *store.Account
+	account   *store.Account  // set only through setAccount
 	resources map[string]bool // full JIDs with available presence
 	reg       Registration    // nil when no registration loop runs
 	regGen    int             // identifies reg; events of older loops are stale
@@ -60,7 +64,7 @@ func (u *user) post(fn func()) { u.box.post(fn) }
 // may still be alive from before a restart: it is kept until the presence
 // grace tells whether the user is online.
 func (u *user) load(a *store.Account) {
-	u.account = a
+	u.setAccount(a)
 	r, err := u.g.store.Registration(u.ctx, a.JID)
 	if err == nil {
 		ev := RegEvent{Phase: phaseOf(r.State), ExpiresAt: r.ExpiresAt, Binding: Binding{CallID: r.CallID, CSeq: r.CSeq}}

@@ -63,6 +63,12 @@ type MemoryResult struct {
 	HeapBaseline float64 `json:"heap_inuse_baseline_bytes,omitempty"`
 	HeapIdle     float64 `json:"heap_inuse_idle_bytes,omitempty"`
 	HeapPerUser  float64 `json:"heap_per_online_user_bytes,omitempty"`
+	// LiveBaseline and LiveIdle are the live heap after a forced GC at the
+	// same moments, LivePerUser their difference per online user: the
+	// figure without garbage. Only when the gateway serves [debug] pprof.
+	LiveBaseline *LiveHeap `json:"live_heap_baseline,omitempty"`
+	LiveIdle     *LiveHeap `json:"live_heap_idle,omitempty"`
+	LivePerUser  *LiveHeap `json:"live_heap_per_online_user,omitempty"`
 	// PerOnlineUserBytes is (IdleKiB − BaselineKiB) / OnlineUsers: all a
 	// user costs the gateway (account, actor, registration loop, store
 	// cache), not only being online.
@@ -76,6 +82,12 @@ func (m *MemoryResult) finish(idle int64, heap float64, online int) {
 	}
 	if online > 0 && m.HeapBaseline > 0 && heap > 0 {
 		m.HeapPerUser = (heap - m.HeapBaseline) / float64(online)
+	}
+	if online > 0 && m.LiveBaseline != nil && m.LiveIdle != nil {
+		m.LivePerUser = &LiveHeap{
+			AllocBytes: (m.LiveIdle.AllocBytes - m.LiveBaseline.AllocBytes) / float64(online),
+			InuseBytes: (m.LiveIdle.InuseBytes - m.LiveBaseline.InuseBytes) / float64(online),
+		}
 	}
 }
 

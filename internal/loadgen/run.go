@@ -50,7 +50,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func (r *runner) run(ctx context.Context, res *Result) error {
 	work := r.cfg.WorkDir
-	res.Memory.BaselineKiB, res.Memory.HeapBaseline = r.gatewayRSS(), r.gatewayHeap(ctx)
+	r.baselineMemory(ctx, res)
 
 	var sipSide func() error
 	if len(r.cfg.Rates) > 0 {
@@ -80,15 +80,9 @@ func (r *runner) run(ctx context.Context, res *Result) error {
 	fmt.Fprintf(r.cfg.Progress, "login: %d ok, %d failed, %.0f/s, presence → gateway presence p50 %.2f ms p99 %.2f ms\n",
 		res.Login.OK, res.Login.Failed, res.Login.PerSecond, res.Login.Latency.P50, res.Login.Latency.P99)
 	res.Memory.OnlineKiB = r.gatewayRSS()
-	if r.cfg.IdleWait > 0 {
-		fmt.Fprintf(r.cfg.Progress, "idle: %d users online for %v\n", res.Login.OK, r.cfg.IdleWait)
-		if err := sleepCtx(ctx, r.cfg.IdleWait); err != nil {
-			return err
-		}
+	if err := r.idleMemory(ctx, res); err != nil {
+		return err
 	}
-	res.Memory.finish(r.gatewayRSS(), r.gatewayHeap(ctx), res.Login.OK)
-	fmt.Fprintf(r.cfg.Progress, "memory: gateway RSS %d KiB with no user, %d KiB with %d online: %.0f bytes per online user (Go heap in use: %.0f bytes per user)\n",
-		res.Memory.BaselineKiB, res.Memory.IdleKiB, res.Memory.OnlineUsers, res.Memory.PerOnlineUserBytes, res.Memory.HeapPerUser)
 
 	for i, rate := range r.cfg.Rates {
 		if ctx.Err() != nil {

@@ -1,7 +1,9 @@
 // Package store owns the gateway's persistent state: the SIP accounts users
 // registered and their SIP registration state.
-// It defines the Store interface and its contract; implementations live in
-// sub-packages (sqlite/ now, postgres/ when clustering comes).
+// It defines the Store interface and its contract, and AccountCache, which
+// implementations use to answer the per-call account lookups from memory;
+// implementations live in sub-packages (sqlite/ now, postgres/ when
+// clustering comes).
 //
 // Tier 1. It may import the standard library and internal/secret. It knows
 // nothing of XMPP streams or SIP transactions: JIDs and URIs are strings.

@@ -27,6 +27,8 @@ var migrationFiles embed.FS
 type Store struct {
 	w      *sql.DB // one connection: the only writer
 	r      *sql.DB // read-only connections; WAL lets them run beside w
+	q      stmts   // prepared once: SQLite's parser showed in call profiles
+	cache  *store.AccountCache
 	sealer *secret.Sealer
 	log    *slog.Logger
 	now    func() time.Time
@@ -85,7 +87,8 @@ func Open(ctx context.Context, path string, sealer *secret.Sealer, log *slog.Log
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 
-	s := &Store{sealer: sealer, log: log, now: time.Now}
+	s := &Store{sealer: sealer, log: log, now: time.Now,
+		cache: store.NewAccountCache(accountCacheSize, accountCacheAge)}
 	s.w, err = sql.Open("sqlite", path+"?"+writeParams)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -137,6 +140,9 @@ func (s *Store) init(ctx context.Context, path string) error {
 	if err := s.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if err := s.q.prepare(ctx, s.r, s.w); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	return nil
 }
 
@@ -180,7 +186,7 @@ func prepareFile(path string, log *slog.Logger) error {
 // Close releases the store. The writer is closed last so that SQLite, on
 // closing the last connection, checkpoints the WAL into the main file.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.q.close()}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -200,40 +206,41 @@ func (s *Store) Close() error {
 	return nil
 }
 
-const accountColumns = `jid, sip_address, auth_user, password_sealed, registrar, outbound_proxy,
-	transport, display_name, contact_token, created_at, updated_at`
-
 // Account returns the account of jid or an error wrapping store.ErrNotFound.
+// It is served from the account cache when it can be.
 func (s *Store) Account(ctx context.Context, jid string) (store.Account, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE jid = ?`, jid)
-	a, err := s.scanAccount(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Account{}, fmt.Errorf("sqlite: get account %q: %w", jid, store.ErrNotFound)
-	}
-	if err != nil {
-		return store.Account{}, fmt.Errorf("sqlite: get account: %w", err)
-	}
-	return a, nil
+	return s.cache.Account(ctx, jid, func() (store.Account, error) {
+		a, err := s.scanAccount(s.q.account.QueryRowContext(ctx, jid))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.Account{}, fmt.Errorf("sqlite: get account %q: %w", jid, store.ErrNotFound)
+		}
+		if err != nil {
+			return store.Account{}, fmt.Errorf("sqlite: get account: %w", err)
+		}
+		return a, nil
+	})
 }
 
 // AccountByToken returns the account whose ContactToken is token or an error
-// wrapping store.ErrNotFound.
+// wrapping store.ErrNotFound. It is served from the account cache when it
+// can be.
 func (s *Store) AccountByToken(ctx context.Context, token string) (store.Account, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE contact_token = ?`, token)
-	a, err := s.scanAccount(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		// The token is left out: it routes calls to a user.
-		return store.Account{}, fmt.Errorf("sqlite: get account by token: %w", store.ErrNotFound)
-	}
-	if err != nil {
-		return store.Account{}, fmt.Errorf("sqlite: get account by token: %w", err)
-	}
-	return a, nil
+	return s.cache.ByToken(ctx, token, func() (store.Account, error) {
+		a, err := s.scanAccount(s.q.accountByToken.QueryRowContext(ctx, token))
+		if errors.Is(err, sql.ErrNoRows) {
+			// The token is left out: it routes calls to a user.
+			return store.Account{}, fmt.Errorf("sqlite: get account by token: %w", store.ErrNotFound)
+		}
+		if err != nil {
+			return store.Account{}, fmt.Errorf("sqlite: get account by token: %w", err)
+		}
+		return a, nil
+	})
 }
 
 // Accounts lists every account, ordered by JID (byte order).
 func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY jid`)
+	rows, err := s.q.accounts.QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
 	}
@@ -303,21 +310,8 @@ func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
 		return fmt.Errorf("sqlite: put account: %w", err)
 	}
 	now := formatTime(s.now())
-	// An upsert rather than INSERT OR REPLACE: REPLACE deletes the old row
-	// first, which would cascade to the registration and lose created_at.
-	_, err = s.w.ExecContext(ctx, `
-		INSERT INTO accounts (`+accountColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (jid) DO UPDATE SET
-			sip_address     = excluded.sip_address,
-			auth_user       = excluded.auth_user,
-			password_sealed = excluded.password_sealed,
-			registrar       = excluded.registrar,
-			outbound_proxy  = excluded.outbound_proxy,
-			transport       = excluded.transport,
-			display_name    = excluded.display_name,
-			contact_token   = excluded.contact_token,
-			updated_at      = excluded.updated_at`,
+	defer s.cache.Invalidate(a.JID)
+	_, err = s.q.putAccount.ExecContext(ctx,
 		a.JID, a.SIPAddress, a.AuthUser, sealed, a.Registrar, a.OutboundProxy,
 		string(a.Transport), a.DisplayName, a.ContactToken, now, now)
 	if err != nil {
@@ -332,7 +326,8 @@ func (s *Store) PutAccount(ctx context.Context, a store.Account) error {
 // DeleteAccount removes the account of jid and, by ON DELETE CASCADE, its
 // registration. A missing account is an error wrapping store.ErrNotFound.
 func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM accounts WHERE jid = ?`, jid)
+	defer s.cache.Invalidate(jid)
+	res, err := s.q.deleteAccount.ExecContext(ctx, jid)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete account %q: %w", jid, err)
 	}
@@ -356,10 +351,7 @@ func (s *Store) Registration(ctx context.Context, jid string) (store.Registratio
 		state, callID, expiresAt, lastError, updatedAt sql.NullString
 		cseq                                           sql.NullInt64
 	)
-	err := s.r.QueryRowContext(ctx, `
-		SELECT r.state, r.call_id, r.cseq, r.expires_at, r.last_error, r.updated_at
-		FROM accounts a LEFT JOIN registrations r ON r.jid = a.jid
-		WHERE a.jid = ?`, jid).
+	err := s.q.registration.QueryRowContext(ctx, jid).
 		Scan(&state, &callID, &cseq, &expiresAt, &lastError, &updatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Registration{}, fmt.Errorf("sqlite: get registration %q: %w", jid, store.ErrNotFound)
@@ -404,20 +396,7 @@ func (s *Store) PutRegistration(ctx context.Context, r store.Registration) error
 		}
 		expiresAt = sql.NullString{String: formatTime(r.ExpiresAt), Valid: true}
 	}
-	// INSERT … SELECT FROM accounts inserts nothing when the account is
-	// missing, so "no row changed" means ErrNotFound without a second
-	// query or parsing a foreign-key error. (The WHERE clause also keeps
-	// SQLite's parser from reading ON CONFLICT as a join constraint.)
-	res, err := s.w.ExecContext(ctx, `
-		INSERT INTO registrations (jid, state, call_id, cseq, expires_at, last_error, updated_at)
-		SELECT jid, ?, ?, ?, ?, ?, ? FROM accounts WHERE jid = ?
-		ON CONFLICT (jid) DO UPDATE SET
-			state      = excluded.state,
-			call_id    = excluded.call_id,
-			cseq       = excluded.cseq,
-			expires_at = excluded.expires_at,
-			last_error = excluded.last_error,
-			updated_at = excluded.updated_at`,
+	res, err := s.q.putRegistration.ExecContext(ctx,
 		string(r.State), r.CallID, int64(r.CSeq), expiresAt, r.LastError, formatTime(s.now()), r.JID)
 	if err != nil {
 		return fmt.Errorf("sqlite: put registration %q: %w", r.JID, err)

@@ -461,3 +461,40 @@ func BenchmarkAccountParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAccountUncached is BenchmarkAccount with the cache emptied
+// before every read: the prepared query, the row scan and the password's
+// decryption.
+func BenchmarkAccountUncached(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, filepath.Join(b.TempDir(), "fargo.db"), 1)
+	defer mustClose(b, s)
+	if err := s.PutAccount(ctx, store.Account{JID: "alice@example.org", SIPAddress: "alice@sip.example.org",
+		Password: "a typical sip password", Transport: store.TransportTLS, ContactToken: "tok"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sqlite.ForgetCached(s, "alice@example.org")
+		if _, err := s.Account(ctx, "alice@example.org"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAccountByToken is the lookup made for every inbound SIP request.
+func BenchmarkAccountByToken(b *testing.B) {
+	ctx := context.Background()
+	s := open(b, filepath.Join(b.TempDir(), "fargo.db"), 1)
+	defer mustClose(b, s)
+	if err := s.PutAccount(ctx, store.Account{JID: "alice@example.org", SIPAddress: "alice@sip.example.org",
+		Password: "a typical sip password", Transport: store.TransportTLS, ContactToken: "0123456789abcdef01234567"}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.AccountByToken(ctx, "0123456789abcdef01234567"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UnicodeJIDs", testUnicodeJIDs},
 		{"DistinctKeys", testDistinctKeys},
 		{"CanceledContext", testCanceledContext},
+		{"ReadsFollowWrites", testReadsFollowWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -609,5 +610,59 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	get(t, s, "alice@example.org")
 	if _, err := s.Account(context.Background(), "bob@example.org"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("bob exists after a canceled PutAccount: %v", err)
+	}
+}
+
+// Reads after a write see it, however often the account was read before:
+// a store that caches accounts (store.AccountCache) must not serve an old
+// password, a moved token or a deleted account.
+func testReadsFollowWrites(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const jid = "alice@example.org"
+	readBoth := func(token string) (byJID, byToken store.Account, errJID, errToken error) {
+		byJID, errJID = s.Account(ctx, jid)
+		byToken, errToken = s.AccountByToken(ctx, token)
+		return
+	}
+	put(t, s, account(jid, "tok-1"))
+	for range 2 {
+		if _, _, e1, e2 := readBoth("tok-1"); e1 != nil || e2 != nil {
+			t.Fatalf("reads after put: %v, %v", e1, e2)
+		}
+	}
+
+	next := account(jid, "tok-2")
+	next.Password = "changed"
+	put(t, s, next)
+	a, b, e1, e2 := readBoth("tok-2")
+	if e1 != nil || e2 != nil || a.Password != "changed" || b.Password != "changed" {
+		t.Errorf("after replace: by JID %q, %v; by token %q, %v; want the new password", a.Password, e1, b.Password, e2)
+	}
+	if _, err := s.AccountByToken(ctx, "tok-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old token after replace: %v, want ErrNotFound", err)
+	}
+
+	// A failed write (token taken) leaves what readers see unchanged.
+	put(t, s, account("bob@example.org", "tok-bob"))
+	taken := account(jid, "tok-bob")
+	if err := s.PutAccount(ctx, taken); err == nil {
+		t.Fatal("PutAccount with bob's token succeeded")
+	}
+	if a, err := s.AccountByToken(ctx, "tok-bob"); err != nil || a.JID != "bob@example.org" {
+		t.Errorf("bob's token after a failed take-over = %q, %v", a.JID, err)
+	}
+
+	if _, _, e1, e2 := readBoth("tok-2"); e1 != nil || e2 != nil {
+		t.Fatalf("reads before delete: %v, %v", e1, e2)
+	}
+	if err := s.DeleteAccount(ctx, jid); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, e1, e2 := readBoth("tok-2"); !errors.Is(e1, store.ErrNotFound) || !errors.Is(e2, store.ErrNotFound) {
+		t.Errorf("after delete: by JID %v, by token %v; want ErrNotFound for both", e1, e2)
+	}
+	put(t, s, account(jid, "tok-3"))
+	if a, err := s.AccountByToken(ctx, "tok-3"); err != nil || a.JID != jid {
+		t.Errorf("re-created account by token = %q, %v", a.JID, err)
 	}
 }
