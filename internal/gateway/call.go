@@ -83,6 +83,10 @@ type call struct {
 	timerGen   int
 	started    time.Time
 	answeredAt time.Time
+	// phaseStart is when the message that began the current gateway-side
+	// setup phase arrived (see LatencyPhase); zero when the phase includes
+	// waiting for a peer.
+	phaseStart time.Time
 }
 
 func newCall(u *user, sid string, dir callDir, contact string) *call {

@@ -336,7 +336,7 @@ func (c *call) deviceJMI(from string, m *jingle.JMI) {
 }
 
 // userAccepted takes a device's session-accept and answers the INVITE.
-func (c *call) userAccepted(req *stanza.Stanza, j *jingle.Jingle) {
+func (c *call) userAccepted(req *stanza.Stanza, j *jingle.Jingle, arrived time.Time) {
 	if c.dir != incoming || c.state != stateCalling || (c.peer != "" && c.peer != req.From) {
 		c.u.g.replyError(c.u.ctx, req, errOutOfOrder(""))
 		return
@@ -348,9 +348,10 @@ func (c *call) userAccepted(req *stanza.Stanza, j *jingle.Jingle) {
 		c.end(jingle.NewReason(jingle.IncompatibleParameters, err.Error()))
 		return
 	}
-	c.userContents = j.Contents
+	c.userContents, c.phaseStart = j.Contents, arrived
 	c.disarm()
 	if !c.media.Relayed() && needsCandidates(j.Contents) {
+		c.phaseStart = time.Time{} // the client's candidates are not ours to count
 		c.arm(c.u.g.cfg.Calls.GatherTimeout, c.answerSIP)
 		return
 	}
@@ -370,10 +371,11 @@ func (c *call) answerSIP() {
 		return
 	}
 	c.state = stateAnswering
-	in, u := c.in, c.u
+	in, u, start := c.in, c.u, c.phaseStart
 	ctx, cancel := c.callContext()
 	go func() {
 		defer cancel()
+		u.g.observeSince(PhaseAcceptToOK, start)
 		err := in.Answer(ctx, sdp)
 		u.post(func() { c.answerDone(err) })
 	}()

@@ -45,15 +45,16 @@ func (g *Gateway) handleJingle(ctx context.Context, r *iqRequest, to jid.JID) {
 		g.replyError(ctx, r.Stanza, stanza.NewError(stanza.TypeCancel, stanza.ServiceUnavailable, "calls are not available on this gateway"))
 		return
 	}
-	req, contact := r.Stanza, to.Bare().String()
-	u.post(func() { u.onJingle(req, &j, contact) })
+	req, contact, arrived := r.Stanza, to.Bare().String(), time.Now()
+	u.post(func() { u.onJingle(req, &j, contact, arrived) })
 }
 
 // onJingle runs a Jingle action from one of the user's devices.
-func (u *user) onJingle(req *stanza.Stanza, j *jingle.Jingle, contact string) {
+// arrived is when the link handed the iq over, for the setup latencies.
+func (u *user) onJingle(req *stanza.Stanza, j *jingle.Jingle, contact string, arrived time.Time) {
 	c := u.callBySID(j.SID)
 	if j.Action == jingle.ActionSessionInitiate {
-		u.sessionInitiate(req, j, contact, c)
+		u.sessionInitiate(req, j, contact, c, arrived)
 		return
 	}
 	if c == nil || c.contact != contact {
@@ -69,7 +70,7 @@ func (u *user) onJingle(req *stanza.Stanza, j *jingle.Jingle, contact string) {
 		u.g.reply(u.ctx, req)
 		c.userTerminated(req.From, j.Reason)
 	case jingle.ActionSessionAccept:
-		c.userAccepted(req, j)
+		c.userAccepted(req, j, arrived)
 	case jingle.ActionTransportInfo:
 		c.transportInfo(req, j)
 	case jingle.ActionSessionInfo:

@@ -13,7 +13,7 @@ import (
 )
 
 // sessionInitiate starts (or, after JMI, continues) an outgoing call.
-func (u *user) sessionInitiate(req *stanza.Stanza, j *jingle.Jingle, contact string, c *call) {
+func (u *user) sessionInitiate(req *stanza.Stanza, j *jingle.Jingle, contact string, c *call, arrived time.Time) {
 	if c != nil && (c.dir != outgoing || c.state != stateProposed || c.peer != req.From || c.contact != contact) {
 		u.g.replyError(u.ctx, req, errOutOfOrder("a session with this sid exists already"))
 		return
@@ -33,7 +33,7 @@ func (u *user) sessionInitiate(req *stanza.Stanza, j *jingle.Jingle, contact str
 	// XEP-0166 §6.3: acknowledge first; problems with the offer are
 	// session-terminate reasons, not iq errors.
 	u.g.reply(u.ctx, req)
-	c.userContents, c.userGroup = j.Contents, j.Group
+	c.userContents, c.userGroup, c.phaseStart = j.Contents, j.Group, arrived
 	if r := checkUserOffer(j.Contents); r != nil {
 		c.log.Info("offer refused", "reason", r.Condition, "text", r.Text)
 		c.state = stateCalling
@@ -58,7 +58,7 @@ func (u *user) sessionInitiate(req *stanza.Stanza, j *jingle.Jingle, contact str
 	// The relay takes trickled candidates whenever they come; only a
 	// direct offer must wait for them before the SDP can be written.
 	if !c.media.Relayed() && needsCandidates(j.Contents) {
-		c.state = stateGathering
+		c.state, c.phaseStart = stateGathering, time.Time{} // the client's candidates are not ours to count
 		c.arm(u.g.cfg.Calls.GatherTimeout, c.invite)
 		return
 	}
@@ -123,6 +123,7 @@ func (c *call) invite() {
 		return
 	}
 	c.sip, c.state = sc, stateCalling
+	u.g.observeSince(PhaseInitiateToInvite, c.phaseStart)
 	c.log.Info("INVITE sent", "target", target, "sip_call_id", sc.CallID())
 	c.arm(u.g.cfg.Calls.RingTimeout, func() {
 		c.end(jingle.NewReason(jingle.Timeout, fmt.Sprintf("no answer within %s", u.g.cfg.Calls.RingTimeout)))
@@ -197,6 +198,7 @@ func (c *call) answered(body []byte) {
 	c.sendJingle(c.peer, j, func(serr *stanza.Error) {
 		c.end(jingle.NewReason(jingle.GeneralError, "the client refused the answer: "+serr.Error()))
 	})
+	c.u.g.observeSince(PhaseOKToAccept, c.phaseStart)
 	c.log.Info("call answered", "codecs", strings.Join(jinglesdp.Codecs(m.Contents), ", "))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"fargo.dev/fargo/internal/jingle"
 	"fargo.dev/fargo/internal/reason"
@@ -14,11 +15,12 @@ import (
 type sipEvents struct{ c *call }
 
 func (h *sipEvents) CallEvent(e SIPEvent) {
-	c := h.c
+	c, arrived := h.c, time.Now()
 	c.u.box.postNow(func() {
 		if c.state == stateEnded {
 			return
 		}
+		c.phaseStart = arrived
 		if c.dir == outgoing {
 			c.outgoingEvent(e)
 		} else {

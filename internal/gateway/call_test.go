@@ -287,3 +287,28 @@ func TestIncomingCallRefusals(t *testing.T) {
 		return c.get(func(c *fakeCall) string { return strings.Repeat("x", c.rejected/100) }) == "xxxx"
 	})
 }
+
+// TestSetupLatencyIsMeasured checks that an answered outgoing call and an
+// answered incoming call each record the gateway's own setup phases.
+func TestSetupLatencyIsMeasured(t *testing.T) {
+	h, calls, _ := callHarness(t)
+	h.in(rawUDPInitiate("si1", "L1", bobFull))
+	h.reply("si1")
+	c := <-calls.ch
+	c.h.CallEvent(SIPEvent{Kind: SIPAnswered, Status: 200, Body: []byte(sipAnswer)})
+	h.expect("session-accept", jingleTo(aliceRes, jingle.ActionSessionAccept))
+	eventually(t, "both outgoing phases observed", func() bool {
+		st := h.gw.Stats()
+		return total(st.Latency[PhaseInitiateToInvite].Counts) == 1 && total(st.Latency[PhaseOKToAccept].Counts) == 1
+	})
+	if st := h.gw.Stats(); total(st.Latency[PhaseAcceptToOK].Counts) != 0 || st.Latency[PhaseInitiateToInvite].Sum <= 0 {
+		t.Fatalf("latency %+v", st.Latency)
+	}
+}
+
+func total(c []uint64) (n uint64) {
+	for _, v := range c {
+		n += v
+	}
+	return n
+}

@@ -12,6 +12,7 @@ type stats struct {
 	commands                          atomic.Uint64
 	callsStarted, callsAnswered       atomic.Uint64
 	callsFailed, callsRefused         atomic.Uint64
+	latency                           [latencyPhases]latencyHist
 }
 
 // Stats is a snapshot of the gateway's counters.
@@ -25,6 +26,8 @@ type Stats struct {
 	CallsActive                       int64
 	CallsStarted, CallsAnswered       uint64
 	CallsFailed, CallsRefused         uint64
+	// Latency is the gateway's own share of call setup, per LatencyPhase.
+	Latency [latencyPhases]LatencyHistogram
 }
 
 // Stats returns the current counters.
@@ -32,7 +35,7 @@ func (g *Gateway) Stats() Stats {
 	g.mu.Lock()
 	n := len(g.users)
 	g.mu.Unlock()
-	return Stats{
+	st := Stats{
 		StanzasIn: g.stats.stanzasIn.Load(), StanzasOut: g.stats.stanzasOut.Load(), ErrorsSent: g.stats.errorsSent.Load(),
 		SIPRegistered: g.stats.registered.Load(),
 		RegisterOK:    g.stats.registerOK.Load(), RegisterFailed: g.stats.registerFailed.Load(),
@@ -42,6 +45,10 @@ func (g *Gateway) Stats() Stats {
 		CallsAnswered: g.stats.callsAnswered.Load(), CallsFailed: g.stats.callsFailed.Load(),
 		CallsRefused: g.stats.callsRefused.Load(),
 	}
+	for p := range st.Latency {
+		st.Latency[p] = g.stats.latency[p].snapshot()
+	}
+	return st
 }
 
 // observe counts a registration state change.

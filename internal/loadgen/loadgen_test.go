@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -115,5 +116,40 @@ func TestConfigValidate(t *testing.T) {
 	c.UASPort, c.SIPpPort = 5090, 5100
 	if err := c.validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestGatewayLatencyDelta(t *testing.T) {
+	scrape := func(lines ...string) (bucketCounts, map[string][2]float64) {
+		b, s := bucketCounts{}, map[string][2]float64{}
+		for _, l := range lines {
+			parseLatencyLine(l, b, s)
+		}
+		return b, s
+	}
+	b0, s0 := scrape(
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="0.001"} 10`,
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="0.002"} 10`,
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="+Inf"} 10`,
+		`fargo_gateway_call_setup_latency_seconds_sum{phase="x"} 0.005`,
+		`fargo_gateway_call_setup_latency_seconds_count{phase="x"} 10`,
+	)
+	b1, s1 := scrape(
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="0.001"} 108`,
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="0.002"} 109`,
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="+Inf"} 110`,
+		`fargo_gateway_call_setup_latency_seconds_sum{phase="x"} 0.105`,
+		`fargo_gateway_call_setup_latency_seconds_count{phase="x"} 110`,
+		`fargo_other_bucket{phase="x",le="0.001"} 5`,
+	)
+	got := gatewayLatencyDelta(b0, b1, s0, s1)["x"]
+	if got.N != 100 || got.P50AtMostMS != 1 || got.P99AtMostMS != 2 || got.WithinTwoMS != 0.99 || math.Abs(got.MeanMS-1) > 1e-9 {
+		t.Fatalf("%+v", got)
+	}
+	b2, s2 := scrape(`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="0.001"} 108`,
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="0.002"} 109`,
+		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="+Inf"} 130`)
+	if g := gatewayLatencyDelta(b0, b2, s0, s2)["x"]; g.P99AtMostMS != -1 {
+		t.Fatalf("beyond the last bound: %+v", g)
 	}
 }

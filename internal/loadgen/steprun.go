@@ -3,7 +3,9 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,6 +22,9 @@ type StepResult struct {
 	CPU           CPUUse    `json:"cpu"`                  // per completed call
 	GatewayRatio  float64   `json:"gateway_cpu_over_registrar_cpu,omitempty"`
 	GatewayRSSKiB int64     `json:"gateway_rss_kib"`
+	// GatewayLatency is the gateway's own share of setup per phase, from
+	// its histograms (empty for a gateway without them).
+	GatewayLatency map[string]GatewayLatency `json:"gateway_setup_latency,omitempty"`
 }
 
 // OutResult is the XMPP → SIP direction of a step.
@@ -67,6 +72,7 @@ func (r *runner) runStep(ctx context.Context, i int, rate float64, work string) 
 	fmt.Fprintf(r.cfg.Progress, "step %d/%d: %.0f calls/s for %v (%.0f/s XMPP → SIP, %.0f/s SIP → XMPP), hold %v\n",
 		i+1, len(r.cfg.Rates), rate, dur, outRate, inRate, r.cfg.Hold)
 	cpu0, host0 := cpuSnapshot(r.watched), readHostCPU()
+	lat0, sum0 := r.scrapeGatewayLatency(ctx)
 	began := time.Now()
 	stop := r.progressEvery(func(el time.Duration) string {
 		p := st.setup.summary()
@@ -114,7 +120,15 @@ func (r *runner) runStep(ctx context.Context, i int, rate float64, work string) 
 	wg.Wait()
 	inWG.Wait()
 	stop()
-	return r.stepResult(st, in, dur, cpu0, host0)
+	sr := r.stepResult(st, in, dur, cpu0, host0)
+	lat1, sum1 := r.scrapeGatewayLatency(ctx)
+	sr.GatewayLatency = gatewayLatencyDelta(lat0, lat1, sum0, sum1)
+	for _, phase := range slices.Sorted(maps.Keys(sr.GatewayLatency)) {
+		g := sr.GatewayLatency[phase]
+		fmt.Fprintf(r.cfg.Progress, "  gateway's own %s: %d calls, p50 ≤ %.2f ms, p99 ≤ %.2f ms, %.2f%% within 2 ms, mean %.3f ms\n",
+			phase, g.N, g.P50AtMostMS, g.P99AtMostMS, 100*g.WithinTwoMS, g.MeanMS)
+	}
+	return sr
 }
 
 func (r *runner) takeFree() *user {

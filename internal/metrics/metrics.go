@@ -63,6 +63,7 @@ func New(link func() xmpp.Stats, gw func() gateway.Stats, relay func() media.Sta
 		counter("media", "dtls_failures_total", "ICE or DTLS handshakes with XMPP clients that failed.", func() float64 { return float64(relay().DTLSFailures) }),
 		counter("media", "idle_timeouts_total", "Relayed calls ended because no media flowed.", func() float64 { return float64(relay().IdleTimeouts) }),
 		counter("gateway", "stanza_errors_total", "Stanza errors the gateway sent.", func() float64 { return float64(gw().ErrorsSent) }),
+		newLatencyCollector(gw),
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }

@@ -147,6 +147,12 @@ func stepCallToBaresip(t *testing.T, e *callEnv) {
 	if v := e.gw.metric(t, "fargo_gateway_calls_answered_total"); v == "" || v == "0" {
 		t.Errorf("fargo_gateway_calls_answered_total = %q after an answered call", v)
 	}
+	for _, phase := range []string{"session_initiate_to_invite", "ok_to_session_accept"} {
+		name := `fargo_gateway_call_setup_latency_seconds_count{phase="` + phase + `"}`
+		if v := e.gw.metric(t, name); v == "" || v == "0" {
+			t.Errorf("%s = %q after an answered outgoing call", name, v)
+		}
+	}
 }
 
 // assertRecorded checks the tone in baresip's recording of the call that
