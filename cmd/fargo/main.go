@@ -88,6 +88,7 @@ func serve(args []string, stderr io.Writer) int {
 	// Libraries that log through slog's default logger (sipgo does for a
 	// few transport warnings) must end up in the same structured stream.
 	slog.SetDefault(log)
+	tuneGC(log)
 	ctx, stop := signalContext(log)
 	defer stop()
 	if err := app.New(cfg, log, buildVersion()).Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
