@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -24,6 +25,13 @@ type limitedReader struct {
 	n, max   int64
 	exceeded bool
 	err      error // first error of the underlying reader, to tell EOF and network errors from bad XML
+	// pulled counts the bytes the current decoder took, to compare with its
+	// InputOffset: they differ while it holds an unread byte.
+	pulled int64
+	// tap, while tapping, keeps the bytes from the last '<' on: the stream
+	// header's name as written.
+	tap     []byte
+	tapping bool
 }
 
 func (l *limitedReader) reset() { l.n = 0 }
@@ -39,6 +47,13 @@ func (l *limitedReader) ReadByte() (byte, error) {
 		return 0, err
 	}
 	l.n++
+	l.pulled++
+	if l.tapping {
+		if b == '<' {
+			l.tap = l.tap[:0]
+		}
+		l.tap = append(l.tap, b)
+	}
 	return b, nil
 }
 
@@ -53,6 +68,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n += int64(n)
+	l.pulled += int64(n)
 	if err != nil {
 		l.noteErr(err)
 	}
@@ -66,9 +82,18 @@ func (l *limitedReader) noteErr(err error) {
 }
 
 // streamReader decodes the server's side of a component or client stream.
+// encoding/xml reads the header and the negotiation (element, handshake);
+// next reads stanzas with the scanner, which finds where each ends without
+// building tokens for its payload. Both read the same bufio.Reader, and
+// hand over without losing a byte: encoding/xml reads through
+// limitedReader's ReadByte one byte at a time and buffers nothing but the
+// one byte it may unread, which it never holds after a tag's '>' (where
+// every call before next ends); next checks that (InputOffset == pulled).
+// The scanner returns every byte it did not consume to the bufio.Reader.
 type streamReader struct {
 	lr  *limitedReader
 	dec *xml.Decoder
+	sc  *scanner
 	ns  string // the stream's content namespace: stanzas are in it
 	// onSkip is told about top-level elements that are not stanzas.
 	onSkip func(xml.Name)
@@ -76,14 +101,18 @@ type streamReader struct {
 
 func newStreamReader(r io.Reader, maxElement int64) *streamReader {
 	lr := &limitedReader{r: bufio.NewReaderSize(r, 16<<10), max: maxElement}
-	return &streamReader{lr: lr, dec: xml.NewDecoder(lr), ns: stanza.NSComponent}
+	return &streamReader{lr: lr, dec: xml.NewDecoder(lr), sc: &scanner{br: lr.r, lr: lr}, ns: stanza.NSComponent}
 }
 
 // restart forgets the old stream for a stream restart (RFC 6120 §6.4.6):
 // a new decoder reads on from the same buffered bytes. encoding/xml pulls
 // byte by byte through io.ByteReader, so the old decoder read nothing past
 // the element that ended the old stream.
-func (r *streamReader) restart() { r.dec = xml.NewDecoder(r.lr) }
+func (r *streamReader) restart() {
+	r.dec = xml.NewDecoder(r.lr)
+	r.lr.pulled = 0
+	r.sc.ctx = streamContext{}
+}
 
 // buffered is how many bytes were read from the socket but not decoded.
 func (r *streamReader) buffered() int { return r.lr.r.Buffered() }
@@ -105,6 +134,8 @@ func (r *streamReader) header() (string, error) {
 // streamStart reads the server's <stream:stream> start tag.
 func (r *streamReader) streamStart() (xml.StartElement, error) {
 	r.lr.reset()
+	r.lr.tapping = true
+	defer func() { r.lr.tapping, r.lr.tap = false, nil }()
 	for {
 		tok, err := r.dec.Token()
 		if err != nil {
@@ -117,6 +148,7 @@ func (r *streamReader) streamStart() (xml.StartElement, error) {
 			if t.Name.Space != stanza.NSStream || t.Name.Local != "stream" {
 				return t, fmt.Errorf("%w: expected <stream:stream>, got <%s xmlns=%q>", errMalformed, t.Name.Local, t.Name.Space)
 			}
+			r.sc.ctx = newStreamContext(t, rawName(r.lr.tap))
 			return t, nil
 		default:
 			return xml.StartElement{}, fmt.Errorf("%w: unexpected %T before the stream header", errMalformed, tok)
@@ -165,6 +197,26 @@ func (r *streamReader) handshake() error {
 // <stream:error/> is returned as *StreamError, </stream:stream> as
 // errStreamEnd.
 func (r *streamReader) next() (*stanza.Stanza, error) {
+	if r.dec.InputOffset() != r.lr.pulled {
+		return r.nextDecoded() // the decoder holds a byte; never seen
+	}
+	return r.sc.scan(r)
+}
+
+// rawName is the name of the start tag in tag ("<name …>") as written.
+func rawName(tag []byte) []byte {
+	if len(tag) == 0 || tag[0] != '<' {
+		return nil
+	}
+	end := 1
+	for end < len(tag) && (tag[end] >= 0x80 || isNameByte(tag[end])) {
+		end++
+	}
+	return bytes.Clone(tag[1:end])
+}
+
+// nextDecoded is next with encoding/xml only: the scanner's reference.
+func (r *streamReader) nextDecoded() (*stanza.Stanza, error) {
 	for {
 		start, err := r.nextStart()
 		if err != nil {
@@ -229,9 +281,20 @@ type wireStreamError struct {
 }
 
 func (r *streamReader) streamError(start *xml.StartElement) error {
-	var w wireStreamError
-	if err := r.dec.DecodeElement(&w, start); err != nil {
+	err := streamErrorOf(r.dec, start)
+	var se *StreamError
+	if !errors.As(err, &se) {
 		return r.wrap(err)
+	}
+	return err
+}
+
+// streamErrorOf decodes the <stream:error/> that start opened: a
+// *StreamError, or the decoder's error.
+func streamErrorOf(d *xml.Decoder, start *xml.StartElement) error {
+	var w wireStreamError
+	if err := d.DecodeElement(&w, start); err != nil {
+		return err
 	}
 	e := &StreamError{Condition: "undefined-condition"}
 	for _, c := range w.Inner {
