@@ -10,9 +10,12 @@
 #   bench/calls.sh                                   defaults below
 #   RATES=200,400,800,1000,1200 STEP=60s bench/calls.sh
 #   USERS=100000 RATES= IDLE=30s bench/calls.sh      100,000 online idle users, no calls
+#   XMPP=simulated USERS=100000 RATES= IDLE=30s bench/calls.sh
+#       memory mode: no XMPP server; fargo bench plays it on the gateway's component
+#       connection (port 30347) and brings the users online without a socket per user
 # Env (defaults): USERS (5000) LOGIN_RATE (1000) RATES (100,200,400,600,800,1000,1200)
 #   STEP (30s) HOLD (1s) INCOMING (0.5) IDLE (0s) ANSWER (uas|sipp) RESULTS (bench/results)
-#   XMPP (prosody|ejabberd) BENCH_ARGS (more `fargo bench` flags) KEEP (1: keep the run dir)
+#   XMPP (prosody|ejabberd|simulated) BENCH_ARGS (more `fargo bench` flags) KEEP (1: keep the run dir)
 #
 # Ports, all on 127.0.0.1 (30000-31999, used by nothing else): Prosody c2s 30222, component
 # 30347, http 30280/30281; ejabberd (XMPP=ejabberd) c2s 30322, component 30447, Erlang
@@ -55,7 +58,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 require_root
-apt_install prosody ejabberd kamailio sip-tester iproute2 procps util-linux
+if [ "$XMPP" = simulated ]; then
+  # Only Kamailio and the gateway: fargo bench is the XMPP server (component side), so
+  # there are no calls (nothing would answer the users' Jingle) and no SIPp.
+  [ -z "$RATES" ] || die "XMPP=simulated measures idle users only: set RATES= (empty)"
+  apt_install kamailio iproute2 procps util-linux
+else
+  apt_install prosody ejabberd kamailio sip-tester iproute2 procps util-linux
+fi
 rm -rf "$RUN"
 mkdir -p "$RUN"/{prosody/data,ejabberd,kamailio,fargo}
 chmod 755 "$RUN"
@@ -207,7 +217,8 @@ COMP=127.0.0.1:30347
 case $XMPP in
 prosody) start_prosody ;;
 ejabberd) start_ejabberd ;;
-*) die "XMPP must be prosody or ejabberd, not '$XMPP'" ;;
+simulated) XMPP_PID=0 ;; # fargo bench listens on $COMP for the gateway's component connection
+*) die "XMPP must be prosody, ejabberd or simulated, not '$XMPP'" ;;
 esac
 
 # --- Kamailio: the lab template without auth, 1 GiB of shared memory for 100,000 contacts.
@@ -252,6 +263,12 @@ EOF
 launch "$RUN/fargo/lab.pid" "$RUN/fargo/fargo.log" "$RUN/fargo-bin" serve --config "$RUN/fargo/fargo.toml"
 # shellcheck disable=SC2317 # called through await_ready
 gw_up() { curl -fsS http://127.0.0.1:30090/healthz 2>/dev/null | grep -q '"connected"'; }
+if [ "$XMPP" = simulated ]; then
+  # Its XMPP server is fargo bench, started below: up is its HTTP answering at all (the
+  # gateway keeps redialling the component port with a backoff of 1 s and more).
+  # shellcheck disable=SC2317 # called through await_ready
+  gw_up() { curl -sS -o /dev/null http://127.0.0.1:30090/healthz 2>/dev/null; }
+fi
 await_ready "$RUN/fargo/lab.pid" fargo 30 gw_up "$RUN/fargo/fargo.log"
 GW_PID=$(cat "$RUN/fargo/lab.pid")
 log "gateway pid $GW_PID"
@@ -261,6 +278,7 @@ args=(-xmpp "$C2S" -registrar 127.0.0.1:30060 -users "$USERS" -login-rate "$LOGI
   -rates "$RATES" -step "$STEP" -hold "$HOLD" -incoming "$INCOMING" -idle "$IDLE" -answer "$ANSWER"
   -uas-port 30100 -sipp-port 30110 -stop-on-failure -metrics http://127.0.0.1:30090/metrics
   -gateway-pid "$GW_PID" -xmpp-pid "$XMPP_PID" -registrar-pid "$KAM_PID" -out "$RESULTS" -name "$NAME" -work "$RUN/work")
+[ "$XMPP" != simulated ] || args+=(-simulate-xmpp "$COMP" -component-secret sipsecret)
 # shellcheck disable=SC2206 # extra flags are meant to split
 args+=(${BENCH_ARGS:-})
 rc=0

@@ -53,6 +53,8 @@ func benchConfig(args []string, stdout, stderr io.Writer) (loadgen.Config, error
 	fs.StringVar(&c.Component, "gateway", "sip.example.test", "the gateway's component domain")
 	fs.StringVar(&c.Registrar, "registrar", "127.0.0.1:5060", "SIP registrar and proxy (without digest auth for bench users)")
 	fs.StringVar(&c.SIPDomain, "sip-domain", "sip.example.org", "the registrar's SIP domain")
+	fs.StringVar(&c.ComponentListen, "simulate-xmpp", "", "memory mode: play the XMPP server on this address for the gateway's component connection\n(its [component] server), bring -users online through it without a socket per user,\nidle, read the gateway's memory; no calls (-rates must be empty)")
+	fs.StringVar(&c.ComponentSecret, "component-secret", "", "the component's shared secret (with -simulate-xmpp)")
 	fs.IntVar(&c.Users, "users", 1000, "simulated users")
 	fs.StringVar(&c.UserPrefix, "user-prefix", "b", "user names are this prefix and 6 digits")
 	fs.StringVar(&c.Password, "password", "benchpw", "password of every user (XMPP and SIP)")

@@ -31,6 +31,14 @@ type Config struct {
 	SIPDomain  string // the registrar's domain, e.g. sip.example.org
 	Registrar  string // the registrar/proxy, 127.0.0.1:port (no digest for bench users)
 
+	// ComponentListen, when set, is the memory mode: the tool itself is
+	// the gateway's XMPP server, listening here for its XEP-0114
+	// connection (ComponentSecret is the shared secret), and brings the
+	// users online through that connection alone, without a socket per
+	// user (simrun.go). XMPPAddr is not used then and Rates must be empty.
+	ComponentListen string
+	ComponentSecret string
+
 	Users      int    // simulated users
 	UserPrefix string // local parts are prefix + 6 digits; SIP users are the same
 	Password   string // every user's XMPP and SIP password
@@ -114,7 +122,17 @@ func (c Config) withDefaults() Config {
 
 func (c Config) validate() error {
 	var errs []error
-	for _, a := range []struct{ name, v string }{{"xmpp address", c.XMPPAddr}, {"registrar", c.Registrar}} {
+	addrs := []struct{ name, v string }{{"xmpp address", c.XMPPAddr}, {"registrar", c.Registrar}}
+	if c.ComponentListen != "" {
+		addrs[0] = struct{ name, v string }{"component listen address", c.ComponentListen}
+		if len(c.Rates) > 0 {
+			errs = append(errs, errors.New("with a simulated XMPP server (component listener) there are no calls: leave the rates empty"))
+		}
+		if c.ComponentSecret == "" {
+			errs = append(errs, errors.New("a simulated XMPP server needs the component secret"))
+		}
+	}
+	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", a.name, a.v, err))
 		}

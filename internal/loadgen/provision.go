@@ -106,7 +106,7 @@ func (r *runner) bringUp(ctx context.Context, i int) (*user, error) {
 	if err := c.write(availablePresence); err != nil {
 		return fail(err)
 	}
-	res, err := u.sendIQ(ctx, "set", r.cfg.Component, r.registerForm(u), provisionTimeout)
+	res, err := u.sendIQ(ctx, "set", r.cfg.Component, r.registerForm(u.name), provisionTimeout)
 	if err != nil {
 		return fail(fmt.Errorf("gateway registration: %w", err))
 	}
@@ -123,12 +123,12 @@ func (r *runner) bringUp(ctx context.Context, i int) (*user, error) {
 }
 
 // registerForm is the XEP-0077 data form with the user's SIP account.
-func (r *runner) registerForm(u *user) string {
+func (r *runner) registerForm(name string) string {
 	field := func(name, v string) string {
 		return `<field var='` + name + `'><value>` + xmlEscape(v) + `</value></field>`
 	}
 	return `<query xmlns='` + nsRegister + `'><x xmlns='jabber:x:data' type='submit'>` +
-		field("FORM_TYPE", nsRegister) + field("username", u.name+"@"+r.cfg.SIPDomain) +
+		field("FORM_TYPE", nsRegister) + field("username", name+"@"+r.cfg.SIPDomain) +
 		field("password", r.cfg.Password) + field("sip-registrar", r.cfg.Registrar) +
 		field("sip-transport", "udp") + `</x></query>`
 }

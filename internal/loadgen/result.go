@@ -47,7 +47,10 @@ type ConfigEcho struct {
 	HoldSeconds   float64   `json:"hold_seconds"`
 	Answer        string    `json:"answer"`
 	XMPP          string    `json:"xmpp"`
-	Registrar     string    `json:"registrar"`
+	// XMPPServer says who the users' XMPP server was: XMPPSimulated when
+	// the tool played it on the component connection, else "real".
+	XMPPServer string `json:"xmpp_server"`
+	Registrar  string `json:"registrar"`
 }
 
 // MemoryResult is the gateway's resident memory at the phases' edges.
@@ -112,10 +115,15 @@ func cpuUse(a, b map[string]time.Duration, ha, hb hostCPU, ops int) CPUUse {
 }
 
 func newResult(cfg Config, ws []watched) *Result {
-	return &Result{Name: cfg.Name, WorkDir: cfg.WorkDir, Started: time.Now().UTC(), Host: hostInfo(), Processes: ws,
+	res := &Result{Name: cfg.Name, WorkDir: cfg.WorkDir, Started: time.Now().UTC(), Host: hostInfo(), Processes: ws,
 		Config: ConfigEcho{Users: cfg.Users, LoginRate: cfg.LoginRate, Rates: cfg.Rates, IncomingShare: cfg.IncomingShare,
 			StepSeconds: cfg.StepDuration.Seconds(), HoldSeconds: cfg.Hold.Seconds(), Answer: cfg.Answer,
-			XMPP: cfg.XMPPAddr, Registrar: cfg.Registrar}}
+			XMPP: cfg.XMPPAddr, XMPPServer: "real", Registrar: cfg.Registrar}}
+	if cfg.ComponentListen != "" {
+		res.Config.XMPP, res.Config.XMPPServer = cfg.ComponentListen, XMPPSimulated
+		res.Notes = append(res.Notes, "xmpp server "+XMPPSimulated+": the users have no sockets; the gateway sees the same stanzas a server would route to it")
+	}
+	return res
 }
 
 func hostInfo() HostInfo {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,10 +39,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &runner{cfg: cfg, epoch: time.Now(),
 		contact: "uas\\40" + cfg.SIPDomain + "@" + cfg.Component,
 		watched: []watched{{"gateway", cfg.GatewayPID}, {"xmpp", cfg.XMPPPID}, {"registrar", cfg.RegistrarPID}, {"loadgen", os.Getpid()}}}
+	if cfg.ComponentListen != "" {
+		// No XMPP server process: the tool's own CPU is the server's too.
+		r.watched = slices.DeleteFunc(r.watched, func(w watched) bool { return w.Name == "xmpp" })
+	}
 	r.step.Store(newStep(0))
 	res := newResult(cfg, r.watched)
 	defer r.shutdown()
-	err := r.run(ctx, res)
+	run := r.run
+	if cfg.ComponentListen != "" {
+		run = r.runSimulated
+	}
+	err := run(ctx, res)
 	if werr := res.write(cfg.OutDir, cfg.Name); werr != nil && err == nil {
 		err = werr
 	}

@@ -68,10 +68,13 @@ type user struct {
 }
 
 func newUser(r *runner, idx int) *user {
-	name := fmt.Sprintf("%s%06d", r.cfg.UserPrefix, idx)
+	name := userName(r.cfg.UserPrefix, idx)
 	return &user{idx: idx, name: name, bare: name + "@" + r.cfg.XMPPDomain, r: r,
 		avail: make(chan struct{}, 1), pending: map[string]chan *stanza.Stanza{}, calls: map[string]*call{}}
 }
+
+// userName is the local part (and SIP user) of user number idx.
+func userName(prefix string, idx int) string { return fmt.Sprintf("%s%06d", prefix, idx) }
 
 // userIndex parses the number of a simulated user's name, -1 if it is not one.
 func userIndex(prefix, name string) int {

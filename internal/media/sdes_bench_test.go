@@ -79,13 +79,7 @@ func benchSRTP(b *testing.B, suite string, fromSIP bool) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/pkt")
-	// The relay counts a packet after its send returns, which can be after
-	// the receiver above already has it.
-	st := r.Stats()
-	for deadline := time.Now().Add(time.Second); st.Packets < uint64(b.N) && time.Now().Before(deadline); st = r.Stats() {
-		time.Sleep(time.Millisecond)
-	}
-	if st.Packets != uint64(b.N) || st.Dropped != 0 {
+	if st := settledStats(r, uint64(b.N)); st.Packets != uint64(b.N) || st.Dropped != 0 {
 		b.Fatalf("stats %+v after %d packets", st, b.N)
 	}
 }
