@@ -74,11 +74,6 @@ type Caps struct {
 	Ver     string   `xml:"ver,attr"`
 }
 
-// NewCaps is the <c/> for an entity whose disco#info is ids and features.
-func NewCaps(node string, ids []Identity, features []string) Caps {
-	return Caps{Hash: "sha-1", Node: node, Ver: CapsVer(ids, features)}
-}
-
 // CapsVer is the XEP-0115 §5.1 verification string (sha-1) of a
 // disco#info result without data forms.
 func CapsVer(ids []Identity, features []string) string {

@@ -29,7 +29,7 @@ const (
 
 // LatencyBuckets are the histograms' upper bounds, in seconds: fine below
 // the 2 ms the gateway aims for, coarse above.
-var LatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
+var LatencyBuckets = [...]float64{0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
 
 // String is the phase's metric label.
 func (p LatencyPhase) String() string {
@@ -47,7 +47,7 @@ func (p LatencyPhase) String() string {
 // latencyHist is a lock-free histogram over LatencyBuckets (the last
 // counter is +Inf).
 type latencyHist struct {
-	counts [13]atomic.Uint64
+	counts [len(LatencyBuckets) + 1]atomic.Uint64
 	sumNs  atomic.Uint64
 }
 

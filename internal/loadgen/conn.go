@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fargo.dev/fargo/internal/stanza"
+	"fargo.dev/fargo/internal/xmpp/sasl"
 )
 
 // Why a connection of our own rather than internal/xmpp's client mode: a
@@ -95,7 +96,15 @@ func (c *conn) handshake(sp dialSpec) error {
 			return err
 		}
 	}
-	auth := base64.StdEncoding.EncodeToString([]byte("\x00" + sp.user + "\x00" + sp.password))
+	plain, err := sasl.New(sasl.Plain, sp.user, sp.password)
+	if err != nil {
+		return err
+	}
+	first, err := plain.Start()
+	if err != nil {
+		return err
+	}
+	auth := base64.StdEncoding.EncodeToString(first)
 	if err := c.write(`<auth xmlns='` + nsSASL + `' mechanism='PLAIN'>` + auth + `</auth>`); err != nil {
 		return err
 	}
