@@ -11,7 +11,11 @@
 // payload.
 //
 // A Relay owns the port range, the DTLS certificate (one per process), the
-// limits and the counters; a Session is one call with one leg per side.
+// limits, the counters and the pollers; a Session is one call with one leg
+// per side. The RTP legs' sockets are raw descriptors served by the
+// pollers' own epoll sets (a packet costs one recvfrom and one sendto);
+// an ICE leg's socket is pion's, read through Go's netpoller. Linux only:
+// elsewhere NewRelay fails.
 // Every socket and goroutine of a session is released by Session.Close,
 // on every ending path (hang-up, idle media, DTLS failure, shutdown).
 //

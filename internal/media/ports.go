@@ -57,7 +57,7 @@ func udpNetwork(a netip.Addr) string {
 }
 
 // pair binds an even port and the one above it.
-func (p *portPool) pair() (rtp, rtcp *net.UDPConn, err error) {
+func (p *portPool) pair() (rtp, rtcp *udpSock, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	start := p.cursor
@@ -66,16 +66,16 @@ func (p *portPool) pair() (rtp, rtcp *net.UDPConn, err error) {
 		if port%2 != 0 || port+1 > p.max || p.used[port-p.min] || p.used[port+1-p.min] {
 			continue
 		}
-		a, err := p.listen(port)
+		a, err := bindUDP(p.bind, uint16(port))
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
 				continue
 			}
 			return nil, nil, err
 		}
-		b, err := p.listen(port + 1)
+		b, err := bindUDP(p.bind, uint16(port+1))
 		if err != nil {
-			_ = a.Close()
+			a.close()
 			if errors.Is(err, syscall.EADDRINUSE) {
 				continue
 			}
@@ -88,7 +88,8 @@ func (p *portPool) pair() (rtp, rtcp *net.UDPConn, err error) {
 	return nil, nil, ErrNoPorts
 }
 
-// single binds one port, even or odd.
+// single binds one port, even or odd, for an ICE leg (pion reads it
+// through the netpoller).
 func (p *portPool) single() (*net.UDPConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -23,9 +23,14 @@ type Relay struct {
 	cfg   Config
 	log   *slog.Logger
 	ports *portPool
-	cert  certificate
-	epoch time.Time // origin of the sessions' monotonic packet clock
-	stats counters
+	// pollers serve the RTP legs' sockets (the ICE legs' sockets are
+	// pion's, in the netpoller).
+	pollers *pollers
+	cert    certificate
+	epoch   time.Time // origin of the sessions' monotonic packet clock
+	stats   counters
+
+	closeOnce sync.Once
 
 	mu       sync.Mutex
 	closed   bool
@@ -52,10 +57,15 @@ func NewRelay(cfg Config, log *slog.Logger) (*Relay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: DTLS certificate: %w", err)
 	}
+	pollers, err := newPollers(cfg.PortMin, cfg.PortMax, log)
+	if err != nil {
+		return nil, err
+	}
 	return &Relay{
 		cfg:      cfg,
 		log:      log,
 		ports:    newPortPool(cfg.BindAddr, cfg.PortMin, cfg.PortMax),
+		pollers:  pollers,
 		cert:     cert,
 		epoch:    time.Now(),
 		sessions: map[*Session]struct{}{},
@@ -141,6 +151,7 @@ func (r *Relay) Close() {
 	for _, s := range all {
 		<-s.done
 	}
+	r.closeOnce.Do(r.pollers.close)
 }
 
 // add registers a new session unless the relay is closed.
@@ -154,6 +165,14 @@ func (r *Relay) add(s *Session) bool {
 	s.id = r.nextID
 	r.sessions[s] = struct{}{}
 	return true
+}
+
+// forget drops a session that failed to start (NewSession undoes the
+// active count).
+func (r *Relay) forget(s *Session) {
+	r.mu.Lock()
+	delete(r.sessions, s)
+	r.mu.Unlock()
 }
 
 func (r *Relay) remove(s *Session) {

@@ -1,12 +1,9 @@
 package media
 
 import (
-	"errors"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Socket indexes of an RTP leg.
@@ -26,7 +23,7 @@ const readBuf = 2048
 type RTPLeg struct {
 	s     *Session
 	side  side
-	conns [2]*net.UDPConn // compRTP, compRTCP
+	socks [2]*udpSock // compRTP, compRTCP
 	local netip.AddrPort
 
 	// Where we send, per socket: set by SetRemote, replaced by the source
@@ -44,7 +41,8 @@ type RTPLeg struct {
 	sdes  atomic.Pointer[sdesState]
 	keyMu sync.Mutex
 
-	// Owned by the socket's reader goroutine; read after it ended.
+	// Owned by the socket's poller while it is served; final once the
+	// leg is closed.
 	loss     lossTracker
 	rx       [2]uint64
 	authFail [2]bool // an SRTP authentication failure was logged
@@ -59,8 +57,8 @@ func (s *Session) newRTPLeg(d side, announce netip.Addr) (*RTPLeg, error) {
 	return &RTPLeg{
 		s:     s,
 		side:  d,
-		conns: [2]*net.UDPConn{rtp, rtcp},
-		local: netip.AddrPortFrom(announce, localPort(rtp)),
+		socks: [2]*udpSock{rtp, rtcp},
+		local: netip.AddrPortFrom(announce, rtp.port),
 	}, nil
 }
 
@@ -90,58 +88,48 @@ func (l *RTPLeg) SetRemote(rtp, rtcp netip.AddrPort) {
 	l.learnFrom[compRTCP].Store(0)
 }
 
-func (l *RTPLeg) start() {
-	l.s.wg.Add(2)
-	go l.read(compRTP)
-	go l.read(compRTCP)
+// start has the session's poller serve both sockets.
+func (l *RTPLeg) start() error {
+	pl := l.s.r.pollers.forSession(l.s.id)
+	for comp, sock := range l.socks {
+		sock.leg, sock.comp = l, comp
+		sock.slot = int32(int(sock.port) - int(l.s.r.cfg.PortMin))
+		if err := pl.add(sock); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// read is the one reader of a socket: it relays every packet to the other
-// leg before reading the next, in this goroutine, with one buffer.
-func (l *RTPLeg) read(comp int) {
-	defer l.s.wg.Done()
-	conn := l.conns[comp]
-	buf := make([]byte, readBuf)
-	for {
-		n, src, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Nothing else is expected from an unconnected UDP socket;
-			// do not spin if it happens.
-			l.s.log.Debug("media read error", "side", l.side, "port", localPort(conn), "err", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		pkt := buf[:n]
-		kind := classify(pkt)
-		if kind == kindJunk {
-			l.s.r.stats.dropped.Add(1)
-			continue
-		}
-		if comp == compRTCP {
-			kind = kindRTCP // whatever its second byte says
-		}
-		if k := l.sdes.Load(); k != nil {
-			// Before the latch: a packet that does not authenticate must
-			// not steer our media anywhere.
-			var ok bool
-			if pkt, ok = k.rx.decrypt(comp, pkt, kind == kindRTCP); !ok {
-				l.srtpDrop(comp, src)
-				continue
-			}
-		}
-		if !l.accept(comp, unmap(src)) {
-			continue
-		}
-		l.rx[comp]++
-		var loss *lossTracker
-		if comp == compRTP {
-			loss = &l.loss
-		}
-		l.s.relay(l.side, pkt, kind == kindRTCP, loss)
+// handle relays one packet that arrived on socket comp, in the poller's
+// goroutine and buffer, before the next is read.
+func (l *RTPLeg) handle(comp int, pkt []byte, src netip.AddrPort) {
+	kind := classify(pkt)
+	if kind == kindJunk {
+		l.s.r.stats.dropped.Add(1)
+		return
 	}
+	if comp == compRTCP {
+		kind = kindRTCP // whatever its second byte says
+	}
+	if k := l.sdes.Load(); k != nil {
+		// Before the latch: a packet that does not authenticate must
+		// not steer our media anywhere.
+		var ok bool
+		if pkt, ok = k.rx.decrypt(comp, pkt, kind == kindRTCP); !ok {
+			l.srtpDrop(comp, src)
+			return
+		}
+	}
+	if !l.accept(comp, unmap(src)) {
+		return
+	}
+	l.rx[comp]++
+	var loss *lossTracker
+	if comp == compRTP {
+		loss = &l.loss
+	}
+	l.s.relay(l.side, pkt, kind == kindRTCP, loss)
 }
 
 // srtpDrop counts a packet that failed SRTP authentication or the replay
@@ -214,15 +202,16 @@ func (l *RTPLeg) send(pkt []byte, rtcp bool) bool {
 		return false
 	}
 	if k := l.sdes.Load(); k != nil {
-		return k.tx.send(l.conns[comp], pkt, rtcp, *dst)
+		return k.tx.send(l.socks[comp], pkt, rtcp, *dst)
 	}
-	_, err := l.conns[comp].WriteToUDPAddrPort(pkt, *dst)
-	return err == nil
+	return l.socks[comp].sendTo(pkt, *dst)
 }
 
+// close stops serving and closes both sockets; it returns once no packet
+// of this leg is being handled.
 func (l *RTPLeg) close() {
-	for _, c := range l.conns {
-		_ = c.Close()
+	for _, sock := range l.socks {
+		sock.close()
 	}
 }
 

@@ -320,7 +320,7 @@ func TestSDESDoesNotAllocatePerPacket(t *testing.T) {
 		if n := testing.AllocsPerRun(runs, func() {
 			seq++
 			setSeq(out, seq)
-			if !st.tx.send(c.sip.conns[compRTP], out, false, sink.addr()) || !st.tx.send(c.sip.conns[compRTP], rr, true, sink.addr()) {
+			if !st.tx.send(c.sip.socks[compRTP], out, false, sink.addr()) || !st.tx.send(c.sip.socks[compRTP], rr, true, sink.addr()) {
 				t.Fatalf("%s: send failed", suite)
 			}
 		}); n != 0 {

@@ -41,7 +41,7 @@ type Session struct {
 	err    error
 	idle   *time.Timer
 
-	wg   sync.WaitGroup // the legs' reader goroutines
+	wg   sync.WaitGroup // the ICE leg's reader goroutine
 	done chan struct{}  // closed when everything is released
 }
 
@@ -74,9 +74,12 @@ func (r *Relay) newSession() (*Session, error) {
 	s.log = r.log.With("session", s.id)
 	s.sip = sip
 	s.lastRx.Store(r.now())
-	s.mu.Lock()
-	sip.start()
-	s.mu.Unlock()
+	if err := sip.start(); err != nil {
+		sip.close()
+		r.ports.release(sip.ports()...)
+		r.forget(s)
+		return nil, err
+	}
 	s.log.Debug("relay session started", "sip", sip.local)
 	return s, nil
 }
@@ -118,8 +121,12 @@ func (s *Session) XMPPRaw() (*RTPLeg, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := l.start(); err != nil {
+		l.close()
+		s.r.ports.release(l.ports()...)
+		return nil, err
+	}
 	s.xmppRaw.Store(l)
-	l.start()
 	s.log.Debug("raw-UDP leg toward XMPP", "local", l.local)
 	return l, nil
 }
@@ -203,7 +210,8 @@ func (s *Session) end(cause error, count *atomic.Uint64) {
 // teardown runs once, after end: no leg can be added any more.
 func (s *Session) teardown() {
 	raw, ice := s.xmppRaw.Load(), s.xmppICE.Load()
-	// Closing the sockets unblocks the readers.
+	// Closing the sockets stops their pollers' work on them and unblocks
+	// the ICE leg's reader.
 	s.sip.close()
 	if raw != nil {
 		raw.close()

@@ -2,7 +2,6 @@ package media
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 
@@ -147,7 +146,7 @@ func (rx *sdesRx) decrypt(comp int, pkt []byte, isRTCP bool) ([]byte, bool) {
 
 // send encrypts one plain packet and writes it to dst; false if it was
 // not sent.
-func (tx *sdesTx) send(conn *net.UDPConn, pkt []byte, isRTCP bool, dst netip.AddrPort) bool {
+func (tx *sdesTx) send(sock *udpSock, pkt []byte, isRTCP bool, dst netip.AddrPort) bool {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	var out []byte
@@ -166,6 +165,5 @@ func (tx *sdesTx) send(conn *net.UDPConn, pkt []byte, isRTCP bool, dst netip.Add
 	if cap(out) > cap(tx.buf) {
 		tx.buf = out[:0] // pion grew it for a jumbo packet: keep the bigger one
 	}
-	_, err = conn.WriteToUDPAddrPort(out, dst)
-	return err == nil
+	return sock.sendTo(out, dst)
 }
