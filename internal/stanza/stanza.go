@@ -79,16 +79,29 @@ func writeAttr(b *bytes.Buffer, name, value string) {
 	b.WriteByte('"')
 }
 
+// xmlAppender is a payload that encodes itself, appending to a buffer
+// exactly the bytes xml.Marshal would produce for it, without the
+// reflection and allocations (the Jingle types do).
+type xmlAppender interface {
+	AppendXML(b []byte) []byte
+}
+
 // New builds a stanza of the given kind with payload elements marshalled
-// from v (each v is passed to xml.Marshal; []byte values are used verbatim).
+// from v: []byte values are used verbatim, values with an AppendXML
+// method append their own encoding (which must be what xml.Marshal
+// writes), and others go through xml.Marshal.
 func New(kind Kind, typ, from, to, id string, payload ...any) (*Stanza, error) {
 	s := &Stanza{XMLName: xml.Name{Local: string(kind)}, ID: id, Type: typ, From: from, To: to}
 	for _, p := range payload {
 		if p == nil {
 			continue
 		}
-		if raw, ok := p.([]byte); ok {
-			s.Payload = append(s.Payload, raw...)
+		switch v := p.(type) {
+		case []byte:
+			s.Payload = append(s.Payload, v...)
+			continue
+		case xmlAppender:
+			s.Payload = v.AppendXML(s.Payload)
 			continue
 		}
 		b, err := xml.Marshal(p)

@@ -109,3 +109,25 @@ func TestNewRejectsUnmarshallablePayload(t *testing.T) {
 		t.Fatal("no error for a payload xml cannot encode")
 	}
 }
+
+// appender encodes itself both ways; New must take its AppendXML.
+type appender struct{ name string }
+
+func (a appender) AppendXML(b []byte) []byte { return append(b, "<"+a.name+"/>"...) }
+
+func (a appender) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
+	return e.EncodeElement("", xml.StartElement{Name: xml.Name{Local: "slow"}})
+}
+
+func TestNewAppendsAppenders(t *testing.T) {
+	type other struct {
+		XMLName xml.Name `xml:"urn:o other"`
+	}
+	s, err := New(KindIQ, "set", "a", "b", "1", []byte("<raw/>"), appender{"fast"}, other{}, nil, &appender{"ptr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `<raw/><fast/><other xmlns="urn:o"></other><ptr/>`; string(s.Payload) != want {
+		t.Fatalf("payload %s, want %s", s.Payload, want)
+	}
+}
