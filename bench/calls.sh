@@ -15,6 +15,7 @@
 #       connection (port 30347) and brings the users online without a socket per user
 # Env (defaults): USERS (5000) LOGIN_RATE (1000) RATES (100,200,400,600,800,1000,1200)
 #   STEP (30s) HOLD (1s) INCOMING (0.5) IDLE (0s) ANSWER (uas|sipp) RESULTS (bench/results)
+#   GATEWAY_GOMAXPROCS (unset: one per core) the gateway's GOMAXPROCS
 #   XMPP (prosody|ejabberd|simulated) BENCH_ARGS (more `fargo bench` flags) KEEP (1: keep the run dir)
 #
 # Ports, all on 127.0.0.1 (30000-31999, used by nothing else): Prosody c2s 30222, component
@@ -260,7 +261,11 @@ mode = "direct"
 [debug]
 pprof = true
 EOF
-launch "$RUN/fargo/lab.pid" "$RUN/fargo/fargo.log" "$RUN/fargo-bin" serve --config "$RUN/fargo/fargo.toml"
+gw_env=()
+if [ -n "${GATEWAY_GOMAXPROCS:-}" ]; then
+  gw_env=(env "GOMAXPROCS=$GATEWAY_GOMAXPROCS")
+fi
+launch "$RUN/fargo/lab.pid" "$RUN/fargo/fargo.log" "${gw_env[@]}" "$RUN/fargo-bin" serve --config "$RUN/fargo/fargo.toml"
 # shellcheck disable=SC2317 # called through await_ready
 gw_up() { curl -fsS http://127.0.0.1:30090/healthz 2>/dev/null | grep -q '"connected"'; }
 if [ "$XMPP" = simulated ]; then
