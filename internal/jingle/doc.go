@@ -6,7 +6,11 @@
 // and the <reason/> element.
 //
 // The types decode what real clients send, quirks included (see the
-// fixtures in testdata), and marshal back to the same model. Semantics
+// fixtures in testdata), and marshal back to the same model. Decode,
+// ChildNames and AppendXML do that without encoding/xml's reflection and
+// allocations, with exactly its results (differential tests and fuzz
+// targets hold them to it): the gateway reads and writes every Jingle iq
+// through them. Semantics
 // (what a field means for SDP, which reason maps to which SIP status) live
 // in other packages; this one only checks that a stanza is well formed
 // enough to act on (Validate).
