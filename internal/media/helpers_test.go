@@ -14,7 +14,7 @@ import (
 )
 
 // TestMain fails the run if goroutines outlive the tests: every session
-// owns reader goroutines that Close must stop.
+// owns reader work (pollers, ICE readers) that Close must stop.
 func TestMain(m *testing.M) {
 	os.Exit(leakcheck.Run(m, 10*time.Second))
 }

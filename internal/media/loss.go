@@ -10,7 +10,8 @@ const maxGap = 3000
 // sequence number (RFC 3550 §A.1, simplified). It remembers which of the
 // last 64 sequence numbers arrived, so a packet that arrives late, after
 // its gap was counted, takes its loss back, and a duplicate counts
-// nothing. Only the one reader goroutine of the stream touches it.
+// nothing. Only the one reader of the stream (the socket's poller, or the
+// ICE leg's reader goroutine) touches it.
 type lossTracker struct {
 	started bool
 	ssrc    uint32
