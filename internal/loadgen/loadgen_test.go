@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -151,5 +152,65 @@ func TestGatewayLatencyDelta(t *testing.T) {
 		`fargo_gateway_call_setup_latency_seconds_bucket{phase="x",le="+Inf"} 130`)
 	if g := gatewayLatencyDelta(b0, b2, s0, s2)["x"]; g.P99AtMostMS != -1 {
 		t.Fatalf("beyond the last bound: %+v", g)
+	}
+}
+
+// TestUASRetransmits200UntilACK: a 200 whose ACK does not come is sent
+// again at T1 (RFC 3261 §13.3.1.4), and no more once the ACK arrives.
+func TestUASRetransmits200UntilACK(t *testing.T) {
+	r := &runner{epoch: time.Now()}
+	r.step.Store(newStep(1))
+	a, err := listenUAS(r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.port = a.pc.LocalAddr().(*net.UDPAddr).Port
+	go a.serve()
+	defer a.close()
+	caller, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+	msg := func(method string) []byte {
+		return []byte(method + " sip:uas@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP " + caller.LocalAddr().String() + ";branch=z9hG4bKr\r\n" +
+			"From: <sip:x@sip.example.org>;tag=f\r\nTo: <sip:uas@sip.example.org>\r\nCall-ID: rt1\r\nCSeq: 1 " + method + "\r\nContent-Length: 0\r\n\r\n")
+	}
+	recv := func(within time.Duration) (string, error) {
+		buf := make([]byte, 4096)
+		_ = caller.SetReadDeadline(time.Now().Add(within))
+		n, _, err := caller.ReadFrom(buf)
+		return string(buf[:n]), err
+	}
+	if _, err := caller.WriteTo(msg("INVITE"), a.pc.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	var first []string
+	for range 2 {
+		got, err := recv(2 * time.Second)
+		if err != nil {
+			t.Fatalf("no answer to the INVITE: %v", err)
+		}
+		first = append(first, strings.SplitN(got, "\r\n", 2)[0])
+	}
+	if first[0] != "SIP/2.0 180 Ringing" || first[1] != "SIP/2.0 200 OK" {
+		t.Fatalf("answers %q", first)
+	}
+	sent := time.Now()
+	got, err := recv(2 * time.Second)
+	if err != nil || !strings.HasPrefix(got, "SIP/2.0 200 OK") {
+		t.Fatalf("no 200 retransmission without an ACK: %q %v", got, err)
+	}
+	if d := time.Since(sent); d < sipT1/2 {
+		t.Fatalf("200 repeated after %v, before T1", d)
+	}
+	if n := r.cur().uasRetransmits.Load(); n != 1 {
+		t.Fatalf("retransmissions counted: %d", n)
+	}
+	if _, err := caller.WriteTo(msg("ACK"), a.pc.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := recv(3 * sipT1); err == nil {
+		t.Fatalf("200 repeated after the ACK: %q", got)
 	}
 }

@@ -151,11 +151,43 @@ func (a *uas) invite(m sipMsg, from net.Addr) {
 	a.sent[m.callID] = ok
 	a.mu.Unlock()
 	a.send(ok, from)
+	a.retransmit(m.callID, ok, from, sipT1, 0)
 	t2 := time.Now()
 	if c := a.r.outgoingOf(uriUser(m.from)); c != nil {
 		c.invite.Store(int64(t1.Sub(a.r.epoch)))
 		c.answered.Store(int64(t2.Sub(a.r.epoch)))
 	}
+}
+
+// SIP timers (RFC 3261 §17.1.1.1): T1 is the first retransmission
+// interval, doubling up to T2; a 2xx is given up after 64·T1 (Timer H).
+const (
+	sipT1 = 500 * time.Millisecond
+	sipT2 = 4 * time.Second
+)
+
+// retransmit repeats the 200 to an INVITE until its ACK arrives, as the
+// UAS core must (RFC 3261 §13.3.1.4): over UDP a 200 lost after the 180
+// is otherwise never recovered, because the caller stops retransmitting
+// the INVITE once a provisional response came, and the call would count
+// as failed for the benchmark's own sake.
+func (a *uas) retransmit(callID string, ok []byte, to net.Addr, wait, waited time.Duration) {
+	time.AfterFunc(wait, func() {
+		a.mu.Lock()
+		cur, pending := a.sent[callID]
+		pending = pending && &cur[0] == &ok[0]
+		if pending && waited+wait >= 64*sipT1 {
+			delete(a.sent, callID)
+			pending = false
+		}
+		a.mu.Unlock()
+		if !pending {
+			return
+		}
+		a.r.cur().uasRetransmits.Add(1)
+		a.send(ok, to)
+		a.retransmit(callID, ok, to, min(2*wait, sipT2), waited+wait)
+	})
 }
 
 // reply builds a response to m; dialog responses carry our tag, contact

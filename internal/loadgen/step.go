@@ -14,6 +14,7 @@ type step struct {
 
 	attempted, completed, failed, skipped atomic.Int64 // outgoing (XMPP → SIP)
 	byes                                  atomic.Int64 // BYEs that reached our UAS
+	uasRetransmits                        atomic.Int64 // 200s our UAS repeated, their ACK not yet in
 	inAnswered, inEnded, inRefused        atomic.Int64 // incoming (SIP → XMPP), as the users saw them
 
 	mu      sync.Mutex

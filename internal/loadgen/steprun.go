@@ -36,10 +36,14 @@ type OutResult struct {
 	Skipped   int            `json:"skipped_no_free_user"`
 	Failures  map[string]int `json:"failures,omitempty"`
 	UASByes   int            `json:"byes_at_uas"`
-	Setup     Percentiles    `json:"setup"`                      // session-initiate → session-accept
-	SIInvite  Percentiles    `json:"session_initiate_to_invite"` // gateway + registrar
-	Invite200 Percentiles    `json:"invite_to_200"`              // the answering peer
-	OKAccept  Percentiles    `json:"ok_to_session_accept"`       // registrar + gateway
+	// UAS2xxRetransmits counts 200s our UAS sent again because no ACK
+	// came within T1: lost SIP datagrams (socket buffers overflowing on a
+	// busy machine) that SIP's timers recovered.
+	UAS2xxRetransmits int         `json:"uas_2xx_retransmits"`
+	Setup             Percentiles `json:"setup"`                      // session-initiate → session-accept
+	SIInvite          Percentiles `json:"session_initiate_to_invite"` // gateway + registrar
+	Invite200         Percentiles `json:"invite_to_200"`              // the answering peer
+	OKAccept          Percentiles `json:"ok_to_session_accept"`       // registrar + gateway
 }
 
 // InResult is the SIP → XMPP direction of a step (SIPp as UAC).
@@ -144,7 +148,8 @@ func (r *runner) stepResult(st *step, in *InResult, dur time.Duration, cpu0 map[
 	out := OutResult{Offered: st.rate * (1 - r.cfg.IncomingShare),
 		Attempted: int(st.attempted.Load()), Completed: int(st.completed.Load()), Failed: int(st.failed.Load()),
 		Skipped: int(st.skipped.Load()), Failures: st.failures(), UASByes: int(st.byes.Load()),
-		Setup: st.setup.summary(), SIInvite: st.siInvite.summary(), Invite200: st.invite200.summary(), OKAccept: st.okAccept.summary()}
+		UAS2xxRetransmits: int(st.uasRetransmits.Load()),
+		Setup:             st.setup.summary(), SIInvite: st.siInvite.summary(), Invite200: st.invite200.summary(), OKAccept: st.okAccept.summary()}
 	sr := StepResult{OfferedRate: st.rate, Seconds: dur.Seconds(), Out: out}
 	attempted, completed := out.Attempted+out.Skipped, out.Completed
 	if in != nil {
@@ -168,6 +173,9 @@ func (r *runner) stepResult(st *step, in *InResult, dur time.Duration, cpu0 map[
 		sr.CPU.PerOpUS["gateway"], sr.CPU.PerOpUS["registrar"], 100*sr.CPU.HostBusy)
 	if len(out.Failures) > 0 {
 		fmt.Fprintf(r.cfg.Progress, "  failures: %s\n", joinKeys(out.Failures))
+	}
+	if out.UAS2xxRetransmits > 0 {
+		fmt.Fprintf(r.cfg.Progress, "  the UAS repeated %d 200s whose ACK was late or lost\n", out.UAS2xxRetransmits)
 	}
 	return sr
 }
