@@ -10,6 +10,14 @@ import (
 	"syscall"
 )
 
+// udpReadBuffer is the SIP socket's receive buffer. The ~208 KiB default
+// holds ~150 SIP messages: at hundreds of calls per second (each ~7
+// messages) a stall of a few hundred ms on a busy host overflows it, and
+// every datagram dropped there costs its transaction a retransmission,
+// 0.5 s or more of setup time (UDP receive-buffer overflows were counted
+// on the benchmark machine, docs/performance.md).
+const udpReadBuffer = 4 << 20
+
 // listeners is the UDP socket and TCP listener of a UA, on one port.
 type listeners struct {
 	addr     netip.AddrPort
@@ -40,6 +48,10 @@ func listenOnce(ctx context.Context, ap netip.AddrPort) (*listeners, error) {
 	pc, err := lc.ListenPacket(ctx, "udp", ap.String())
 	if err != nil {
 		return nil, err
+	}
+	if uc, ok := pc.(*net.UDPConn); ok {
+		// The kernel caps it at net.core.rmem_max; an error leaves the default.
+		_ = uc.SetReadBuffer(udpReadBuffer)
 	}
 	local := pc.LocalAddr().(*net.UDPAddr)
 	bound := netip.AddrPortFrom(ap.Addr(), uint16(local.Port)) // the configured form, not v4-in-v6
