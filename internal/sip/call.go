@@ -113,9 +113,14 @@ type Call struct {
 	// Event delivery, see post.
 	qmu     sync.Mutex
 	handler CallHandler
-	queue   []func(CallHandler)
-	qbusy   bool
-	qclosed bool
+	// handlerSet: setHandler ran. Until then (an inbound call while the
+	// incoming hook runs) events wait in the queue: the hook's owner may
+	// already ring or answer from another goroutine, and the peer's
+	// BYE or CANCEL that follows must not be lost.
+	handlerSet bool
+	queue      []func(CallHandler)
+	qbusy      bool
+	qclosed    bool
 
 	mu        sync.Mutex
 	state     callState
@@ -223,10 +228,17 @@ func (c *Call) enqueue(e Event) {
 	c.post(func(h CallHandler) { h.CallEvent(c, e) })
 }
 
+// setHandler gives the call its handler and delivers what waited for it;
+// nil drops it (a call nobody handles gets no events).
 func (c *Call) setHandler(h CallHandler) {
 	c.qmu.Lock()
-	c.handler = h
-	c.qmu.Unlock()
+	defer c.qmu.Unlock()
+	c.handler, c.handlerSet = h, true
+	if h == nil {
+		c.queue = nil
+		return
+	}
+	c.startDrainLocked()
 }
 
 // post queues f for the handler. Deliveries run one at a time and in order
@@ -235,11 +247,19 @@ func (c *Call) setHandler(h CallHandler) {
 func (c *Call) post(f func(CallHandler)) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	if c.qclosed || c.handler == nil {
+	if c.qclosed || (c.handlerSet && c.handler == nil) {
 		return
 	}
 	c.queue = append(c.queue, f)
-	if c.qbusy {
+	if c.handlerSet {
+		c.startDrainLocked()
+	}
+}
+
+// startDrainLocked starts the delivery goroutine unless it runs or there
+// is nothing to deliver. c.qmu must be held.
+func (c *Call) startDrainLocked() {
+	if c.qbusy || c.qclosed || len(c.queue) == 0 {
 		return
 	}
 	if !c.ua.goTracked(c.drain) {

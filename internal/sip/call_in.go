@@ -124,6 +124,7 @@ func (ua *UA) newInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) bool {
 	}
 	h := ic.callHook(hook)
 	if h == nil {
+		c.setHandler(nil)
 		if err := ic.Reject(480, "Temporarily Unavailable", "", 0); err != nil && !errors.Is(err, ErrCallEnded) {
 			c.log.Debug("480 not sent", "err", err)
 		}

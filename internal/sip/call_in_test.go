@@ -17,12 +17,16 @@ type inbox struct {
 	calls  chan *IncomingCall
 	rec    *recorder
 	reject atomic.Bool
+	hold   chan struct{} // if not nil, the hook returns once it is closed
 }
 
 func newInbox() *inbox { return &inbox{calls: make(chan *IncomingCall, 10), rec: newRecorder()} }
 
 func (b *inbox) hook(ic *IncomingCall) CallHandler {
 	b.calls <- ic
+	if b.hold != nil {
+		<-b.hold
+	}
 	if b.reject.Load() {
 		return nil
 	}
@@ -675,5 +679,35 @@ func TestHangupBeforeAck(t *testing.T) {
 	}
 	p.next(t, sipmsg.BYE, wait)
 	b.rec.want(t, EventAnswered, wait)
+	b.rec.quiet(t, 50*time.Millisecond)
+}
+
+// TestInboundEventsBeforeTheHookReturns: the hook's owner may ring from
+// another goroutine before the hook has returned the handler; the peer's
+// BYE in that window reaches the handler once it is known (it was
+// dropped, which CI caught as a rare "no bye event").
+func TestInboundEventsBeforeTheHookReturns(t *testing.T) {
+	noLeaks(t)
+	b := newInbox()
+	b.hold = make(chan struct{})
+	ua := startCallUA(t, callCfg(), b)
+	p := newPeer(t)
+	pc := p.call(t, ua, testToken, "UDP", []byte(offerSDP))
+	ic := b.next(t)
+	if err := ic.Ring(); err != nil {
+		t.Fatal(err)
+	}
+	ringing := pc.response(t, wait)
+	for ringing.StatusCode != 180 {
+		ringing = pc.response(t, wait)
+	}
+	if res := pc.dialog(ringing).do(t, sipmsg.BYE, nil); res.StatusCode != 200 {
+		t.Errorf("BYE answered %d", res.StatusCode)
+	}
+	close(b.hold)
+	if res := pc.final(t, wait); res.StatusCode != 487 {
+		t.Errorf("INVITE got %d, want 487", res.StatusCode)
+	}
+	b.rec.want(t, EventBye, wait)
 	b.rec.quiet(t, 50*time.Millisecond)
 }
