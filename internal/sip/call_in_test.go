@@ -518,16 +518,7 @@ func TestInboundUnanswered(t *testing.T) {
 	t.Run("BYE before the answer", func(t *testing.T) {
 		pc := p.call(t, ua, testToken, "UDP", []byte(offerSDP))
 		ic := b.next(t)
-		if err := ic.Ring(); err != nil {
-			t.Fatal(err)
-		}
-		ringing := pc.response(t, wait)
-		for ringing.StatusCode != 180 {
-			ringing = pc.response(t, wait)
-		}
-		if res := pc.dialog(ringing).do(t, sipmsg.BYE, nil); res.StatusCode != 200 {
-			t.Errorf("BYE answered %d", res.StatusCode)
-		}
+		byeWhileRinging(t, pc, ic)
 		if res := pc.final(t, wait); res.StatusCode != 487 {
 			t.Errorf("INVITE got %d, want 487", res.StatusCode)
 		}
@@ -694,6 +685,19 @@ func TestInboundEventsBeforeTheHookReturns(t *testing.T) {
 	p := newPeer(t)
 	pc := p.call(t, ua, testToken, "UDP", []byte(offerSDP))
 	ic := b.next(t)
+	byeWhileRinging(t, pc, ic)
+	close(b.hold)
+	if res := pc.final(t, wait); res.StatusCode != 487 {
+		t.Errorf("INVITE got %d, want 487", res.StatusCode)
+	}
+	b.rec.want(t, EventBye, wait)
+	b.rec.quiet(t, 50*time.Millisecond)
+}
+
+// byeWhileRinging rings ic, waits for the peer to see the 180 and has the
+// peer end the early dialog with BYE, which must be answered 200.
+func byeWhileRinging(t *testing.T, pc *peerCall, ic *IncomingCall) {
+	t.Helper()
 	if err := ic.Ring(); err != nil {
 		t.Fatal(err)
 	}
@@ -704,10 +708,4 @@ func TestInboundEventsBeforeTheHookReturns(t *testing.T) {
 	if res := pc.dialog(ringing).do(t, sipmsg.BYE, nil); res.StatusCode != 200 {
 		t.Errorf("BYE answered %d", res.StatusCode)
 	}
-	close(b.hold)
-	if res := pc.final(t, wait); res.StatusCode != 487 {
-		t.Errorf("INVITE got %d, want 487", res.StatusCode)
-	}
-	b.rec.want(t, EventBye, wait)
-	b.rec.quiet(t, 50*time.Millisecond)
 }
