@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,12 +23,7 @@ func TestEchoFlags(t *testing.T) {
 	}
 	ok := []string{"--jid", "echo@example.net", "--password-file", pw, "--announce", "192.0.2.7"}
 	with := func(extra ...string) []string { return append(append([]string{"echo"}, ok...), extra...) }
-	cases := []struct {
-		name string
-		args []string
-		code int
-		out  string
-	}{
+	cases := []cliCase{
 		{"help lists echo", []string{"help"}, 0, "echo --jid"},
 		{"bad flag", []string{"echo", "--nope"}, 2, "flag provided but not defined"},
 		{"no jid", []string{"echo", "--password-file", pw, "--announce", "192.0.2.7"}, 1, "--jid is required"},
@@ -49,18 +42,7 @@ func TestEchoFlags(t *testing.T) {
 		{"bad log level", with("--log-level", "loud"), 2, "--log-level"},
 		{"extra args", with("now"), 2, "unexpected arguments"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			code := run(tc.args, &out, &errOut)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d (stderr %s)", code, tc.code, errOut.String())
-			}
-			if all := out.String() + errOut.String(); !strings.Contains(all, tc.out) {
-				t.Fatalf("output lacks %q:\n%s", tc.out, all)
-			}
-		})
-	}
+	runCLICases(t, cases)
 }
 
 func TestEchoFlagsParsed(t *testing.T) {

@@ -13,12 +13,7 @@ func TestCommands(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("[component]\ndomain = \"sip.example.net\"\nsecrt = \"x\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name string
-		args []string
-		code int
-		out  string
-	}{
+	cases := []cliCase{
 		{"no command", nil, 2, "Usage: fargo"},
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"version", []string{"version"}, 0, "fargo "},
@@ -32,6 +27,20 @@ func TestCommands(t *testing.T) {
 		{"echo-sip bad listen", []string{"echo-sip", "--listen", "localhost"}, 1, "must be IP:port"},
 		{"echo-sip bad log level", []string{"echo-sip", "--log-level", "loud"}, 2, "--log-level"},
 	}
+	runCLICases(t, cases)
+}
+
+// cliCase is one command line, the exit code it must give and a text its
+// output must contain.
+type cliCase struct {
+	name string
+	args []string
+	code int
+	out  string
+}
+
+func runCLICases(t *testing.T, cases []cliCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

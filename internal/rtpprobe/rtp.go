@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -48,9 +47,7 @@ type RTPPeer struct {
 
 	mu      sync.Mutex
 	packets int
-	audio   map[int64][]int16 // decoded payload by extended sequence number
-	haveSeq bool
-	maxSeq  int64 // highest extended sequence number seen
+	audio   AudioBuffer
 	events  []byte
 	lastEv  uint32 // RTP timestamp of the last event counted
 	haveEv  bool
@@ -84,7 +81,6 @@ func NewRTPPeer(ctx context.Context, laddr string) (*RTPPeer, error) {
 		seq:   binary.BigEndian.Uint16(ids[4:6]),
 		ts0:   binary.BigEndian.Uint32(ids[6:10]),
 		start: time.Now(),
-		audio: map[int64][]int16{},
 	}
 	p.ts = p.ts0
 	p.stop = context.AfterFunc(ctx, func() { _ = p.conn.Close() })
@@ -219,11 +215,7 @@ func checkDst(dst netip.AddrPort) error {
 func (p *RTPPeer) Received() []int16 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []int16
-	for _, s := range slices.Sorted(maps.Keys(p.audio)) {
-		out = append(out, p.audio[s]...)
-	}
-	return out
+	return p.audio.PCM()
 }
 
 // Packets is the number of well-formed RTP packets received.
@@ -306,38 +298,16 @@ func (p *RTPPeer) handle(b []byte) {
 	defer p.mu.Unlock()
 	p.packets++
 	p.noteReceived(pkt.pt)
+	if pcm, ok := DecodeG711(pkt.pt, pkt.payload); ok {
+		p.audio.Add(pkt.seq, pcm)
+		return
+	}
 	switch {
-	case pkt.pt == PayloadPCMU:
-		p.addAudio(pkt.seq, ULawDecode(pkt.payload))
-	case pkt.pt == PayloadPCMA:
-		p.addAudio(pkt.seq, ALawDecode(pkt.payload))
 	case pkt.pt >= 96 && len(pkt.payload) >= 4: // dynamic: telephone-event
 		if digit, ok := eventDigit(pkt.payload[0]); ok && (!p.haveEv || pkt.ts != p.lastEv) {
 			p.events = append(p.events, digit)
 			p.lastEv, p.haveEv = pkt.ts, true
 		}
-	}
-}
-
-// addAudio files a payload under its extended sequence number (RFC 3550
-// A.1: the 16-bit number wraps; the extension follows the highest seen).
-func (p *RTPPeer) addAudio(seq uint16, pcm []int16) {
-	ext := int64(seq)
-	if p.haveSeq {
-		cycle := p.maxSeq &^ 0xFFFF
-		ext = cycle | int64(seq)
-		// pick the cycle that puts seq closest to the highest number seen
-		if d := ext - p.maxSeq; d > 0x8000 {
-			ext -= 0x10000
-		} else if d < -0x8000 {
-			ext += 0x10000
-		}
-	}
-	if !p.haveSeq || ext > p.maxSeq {
-		p.maxSeq, p.haveSeq = ext, true
-	}
-	if _, dup := p.audio[ext]; !dup {
-		p.audio[ext] = pcm
 	}
 }
 

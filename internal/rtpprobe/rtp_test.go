@@ -227,7 +227,7 @@ func TestRTPMalformedPacketsIgnored(t *testing.T) {
 // Received orders by sequence number across the 16-bit wrap and drops
 // duplicates.
 func TestRTPReorderAndWrap(t *testing.T) {
-	p := &RTPPeer{audio: map[int64][]int16{}}
+	p := &RTPPeer{}
 	for _, seq := range []uint16{65534, 0, 65535, 1, 0, 65533} {
 		b := make([]byte, 13)
 		b[0], b[1] = 0x80, PayloadPCMU

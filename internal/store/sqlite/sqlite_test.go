@@ -428,14 +428,27 @@ func BenchmarkPutRegistration(b *testing.B) {
 	}
 }
 
-func BenchmarkAccount(b *testing.B) {
-	ctx := context.Background()
+// benchAccount is a typical account, its contact token set to token.
+func benchAccount(token string) store.Account {
+	return store.Account{JID: "alice@example.org", SIPAddress: "alice@sip.example.org",
+		Password: "a typical sip password", Transport: store.TransportTLS, ContactToken: token}
+}
+
+// storeWith opens a store in a temporary directory holding a, closed when
+// the benchmark ends.
+func storeWith(b *testing.B, a store.Account) *sqlite.Store {
+	b.Helper()
 	s := open(b, filepath.Join(b.TempDir(), "fargo.db"), 1)
-	defer mustClose(b, s)
-	if err := s.PutAccount(ctx, store.Account{JID: "alice@example.org", SIPAddress: "alice@sip.example.org",
-		Password: "a typical sip password", Transport: store.TransportTLS, ContactToken: "tok"}); err != nil {
+	b.Cleanup(func() { mustClose(b, s) })
+	if err := s.PutAccount(context.Background(), a); err != nil {
 		b.Fatal(err)
 	}
+	return s
+}
+
+func BenchmarkAccount(b *testing.B) {
+	ctx := context.Background()
+	s := storeWith(b, benchAccount("tok"))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Account(ctx, "alice@example.org"); err != nil {
@@ -446,11 +459,7 @@ func BenchmarkAccount(b *testing.B) {
 
 func BenchmarkAccountParallel(b *testing.B) {
 	ctx := context.Background()
-	s := open(b, filepath.Join(b.TempDir(), "fargo.db"), 1)
-	defer mustClose(b, s)
-	if err := s.PutAccount(ctx, store.Account{JID: "alice@example.org", Password: "pw", ContactToken: "tok"}); err != nil {
-		b.Fatal(err)
-	}
+	s := storeWith(b, store.Account{JID: "alice@example.org", Password: "pw", ContactToken: "tok"})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -467,12 +476,7 @@ func BenchmarkAccountParallel(b *testing.B) {
 // decryption.
 func BenchmarkAccountUncached(b *testing.B) {
 	ctx := context.Background()
-	s := open(b, filepath.Join(b.TempDir(), "fargo.db"), 1)
-	defer mustClose(b, s)
-	if err := s.PutAccount(ctx, store.Account{JID: "alice@example.org", SIPAddress: "alice@sip.example.org",
-		Password: "a typical sip password", Transport: store.TransportTLS, ContactToken: "tok"}); err != nil {
-		b.Fatal(err)
-	}
+	s := storeWith(b, benchAccount("tok"))
 	b.ReportAllocs()
 	for b.Loop() {
 		sqlite.ForgetCached(s, "alice@example.org")
@@ -485,12 +489,7 @@ func BenchmarkAccountUncached(b *testing.B) {
 // BenchmarkAccountByToken is the lookup made for every inbound SIP request.
 func BenchmarkAccountByToken(b *testing.B) {
 	ctx := context.Background()
-	s := open(b, filepath.Join(b.TempDir(), "fargo.db"), 1)
-	defer mustClose(b, s)
-	if err := s.PutAccount(ctx, store.Account{JID: "alice@example.org", SIPAddress: "alice@sip.example.org",
-		Password: "a typical sip password", Transport: store.TransportTLS, ContactToken: "0123456789abcdef01234567"}); err != nil {
-		b.Fatal(err)
-	}
+	s := storeWith(b, benchAccount("0123456789abcdef01234567"))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.AccountByToken(ctx, "0123456789abcdef01234567"); err != nil {

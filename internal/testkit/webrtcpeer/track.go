@@ -107,13 +107,28 @@ func (p *Peer) SendTone(ctx context.Context, freq float64, d time.Duration) erro
 	if out == nil {
 		return fmt.Errorf("webrtcpeer: the sender is stopped")
 	}
+	pcm := rtpprobe.Tone(freq, d, clockRate)
+	frames := (len(pcm) + frameSamples - 1) / frameSamples
+	return paced(ctx, frames, framePeriod, func(i int, seq uint16, ts uint32) error {
+		h := &rtp.Header{Version: 2, Marker: i == 0, PayloadType: uint8(codec.PayloadType),
+			SequenceNumber: seq, Timestamp: ts + uint32(i*frameSamples), SSRC: ssrc}
+		frame := pcm[i*frameSamples : min((i+1)*frameSamples, len(pcm))]
+		if _, err := out.WriteRTP(h, enc(frame)); err != nil {
+			return fmt.Errorf("webrtcpeer: send: %w", err)
+		}
+		return nil
+	})
+}
+
+// paced calls send for frames 0..frames-1, one every period in real time
+// from now, with the frame's RTP sequence number and the stream's first
+// timestamp, both random (RFC 3550 §5.1), until ctx ends.
+func paced(ctx context.Context, frames int, period time.Duration, send func(i int, seq uint16, ts0 uint32) error) error {
 	var ids [6]byte
 	if _, err := rand.Read(ids[:]); err != nil {
 		return err
 	}
 	seq, ts := binary.BigEndian.Uint16(ids[:2]), binary.BigEndian.Uint32(ids[2:])
-	pcm := rtpprobe.Tone(freq, d, clockRate)
-	frames := (len(pcm) + frameSamples - 1) / frameSamples
 	begin := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -123,13 +138,10 @@ func (p *Peer) SendTone(ctx context.Context, freq float64, d time.Duration) erro
 			return ctx.Err()
 		case <-timer.C:
 		}
-		h := &rtp.Header{Version: 2, Marker: i == 0, PayloadType: uint8(codec.PayloadType),
-			SequenceNumber: seq + uint16(i), Timestamp: ts + uint32(i*frameSamples), SSRC: ssrc}
-		frame := pcm[i*frameSamples : min((i+1)*frameSamples, len(pcm))]
-		if _, err := out.WriteRTP(h, enc(frame)); err != nil {
-			return fmt.Errorf("webrtcpeer: send: %w", err)
+		if err := send(i, seq+uint16(i), ts); err != nil {
+			return err
 		}
-		timer.Reset(time.Until(begin.Add(time.Duration(i+1) * framePeriod)))
+		timer.Reset(time.Until(begin.Add(time.Duration(i+1) * period)))
 	}
 	return nil
 }

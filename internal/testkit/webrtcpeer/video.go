@@ -2,8 +2,6 @@ package webrtcpeer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -108,29 +106,14 @@ func (p *Peer) SendVideo(ctx context.Context, d time.Duration) error {
 	if err := p.Connected(ctx); err != nil {
 		return err
 	}
-	var ids [6]byte
-	if _, err := rand.Read(ids[:]); err != nil {
-		return err
-	}
-	seq, ts := binary.BigEndian.Uint16(ids[:2]), binary.BigEndian.Uint32(ids[2:])
-	frames := int(d / videoFrame)
-	begin := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for i := range frames {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq + uint16(i),
+	return paced(ctx, int(d/videoFrame), videoFrame, func(i int, seq uint16, ts uint32) error {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seq,
 			Timestamp: ts + uint32(i)*videoClock/25}, Payload: vp8Frame(i%25 == 0)}
 		if err := p.video.track.WriteRTP(pkt); err != nil {
 			return fmt.Errorf("webrtcpeer: send video: %w", err)
 		}
-		timer.Reset(time.Until(begin.Add(time.Duration(i+1) * videoFrame)))
-	}
-	return nil
+		return nil
+	})
 }
 
 // vp8Frame is a whole small frame in one packet: the VP8 payload
