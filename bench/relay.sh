@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
 # Media relay load benchmark (docs/performance.md, "Media relay"): N concurrent calls, each two
 # UDP endpoints on 127.0.0.1 exchanging 172-byte RTP at 50 packets/s each way, offered in one run
-# to: direct (no relay, the baseline), fargo's relay (internal/media in a process of its own) and
-# rtpengine (Debian's rtpengine-daemon, userspace only) as the reference. Prints the comparison
-# and writes bench/results/relay-<date>.json.
+# to: direct (no relay, the baseline), fargo's relay (internal/media in a process of its own,
+# userspace), fargo-kernel (the same relay with its in-kernel eBPF fast path required,
+# media.KernelOn) and rtpengine (Debian's rtpengine-daemon, userspace only) as the reference.
+# Prints the comparison and writes bench/results/relay-<date>.json.
+#
+# fargo-kernel needs root (or CAP_BPF+CAP_NET_ADMIN) and Linux >= 6.6. Without them the relay
+# cannot load its fast path and the tool stops before the first target with the relay's error
+# (it never falls back to userspace); leave it out with TARGETS=direct,fargo,rtpengine.
+#
+# CPU per relayed packet, two figures: "relay µs/pkt" is the relay process's own CPU; "host Δ
+# µs/pkt" is the whole machine's busy CPU less the direct run's at the same N, per relayed
+# packet: everything the relay adds, wherever the kernel charges it (the relay process, softirq
+# in the senders' context, ksoftirqd). Compare relays by the latter: fargo-kernel forwards in
+# softirq charged mostly to the generator, so its relay-process figure alone would flatter it.
+# "host Δ" needs direct in TARGETS.
 #
 #   bench/relay.sh                          N=1000, 30 s measured per target after a 5 s ramp-up
 #   N=200 DURATION=10s bench/relay.sh       smaller and shorter
 #   N=200,600,1000 bench/relay.sh           a sweep, every target at every N
-#   PROFILE=1 bench/relay.sh                also a CPU profile of the fargo relay over the window
-#                                           (bench/results/relay-<date>-fargo.pprof; it costs the
-#                                           relay a few % of CPU, so keep it out of reported runs)
-# Env (defaults): N (1000)  DURATION (30s)  RAMP (5s)  TARGETS (direct,fargo,rtpengine)
+#   PROFILE=1 bench/relay.sh                also a CPU profile of the fargo relays over the window
+#                                           (bench/results/relay-<date>-fargo.pprof and
+#                                           -fargo-kernel.pprof; it costs the relay a few % of CPU,
+#                                           so keep it out of reported runs)
+# Env (defaults): N (1000)  DURATION (30s)  RAMP (5s)  TARGETS (direct,fargo,fargo-kernel,rtpengine)
 #   RESULTS (bench/results)  PROFILE (0)  RELAY_BENCH_ARGS (more flags: relay-bench -h)
 #
-# Ports: fargo relay 10000-14999, rtpengine 16000-20999 and its ng control 29722/udp (at most
-# 1,250 calls; move them with -fargo-ports, -rtpengine-ports, -rtpengine-ng), the endpoints
-# ephemeral ports. No test uses these: e2e 21xxx-23xxx, testkit 24xxx-27xxx, media tests
-# 28000-29099, this tool's own test 29400-29499, the demo 7xxx, ejabberd 15xxx.
+# Ports: fargo relay 10000-14999 (fargo and fargo-kernel alike: they run one after the other),
+# rtpengine 16000-20999 and its ng control 29722/udp (at most 1,250 calls; move them with
+# -fargo-ports, -rtpengine-ports, -rtpengine-ng), the endpoints ephemeral ports. No test uses
+# these: e2e 21xxx-23xxx, testkit 24xxx-27xxx, media tests 28000-29099, this tool's own test
+# 29400-29499, the demo 7xxx, ejabberd 15xxx.
 #
 # Run it on an otherwise idle machine: the generator and the relay share its cores, and the
 # report's "other cores" column shows how much something else took during each window.
@@ -32,7 +46,7 @@ export PATH="/usr/local/go/bin:$PATH"
 N=${N:-1000}
 DURATION=${DURATION:-30s}
 RAMP=${RAMP:-5s}
-TARGETS=${TARGETS:-direct,fargo,rtpengine}
+TARGETS=${TARGETS:-direct,fargo,fargo-kernel,rtpengine}
 RESULTS=${RESULTS:-bench/results}
 PROFILE=${PROFILE:-0}
 NG_PORT=29722

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,7 @@ type options struct {
 	rxInterval     time.Duration
 	fargoPorts     string
 	fargoExe       string
+	fargoLearn     time.Duration
 	cpuProfile     string
 	rtpengineBin   string
 	rtpenginePorts string
@@ -50,20 +52,21 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("relay-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: relay-bench [flags]\n\nOffers N relayed calls (50 packets/s each way) to each target in turn and\nreports rate, loss, latency and the relay's CPU per packet.\n\n")
+		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
 	}
 	var o options
 	calls := fs.String("calls", "1000", "concurrent calls; a comma-separated list runs each in turn")
-	targets := fs.String("targets", "direct,fargo,rtpengine", "what to relay through, in this order (direct = no relay: the baseline)")
+	targets := fs.String("targets", "direct,fargo,fargo-kernel,rtpengine", "what to relay through, in this order (direct = no relay: the baseline; fargo-kernel needs root or CAP_BPF+CAP_NET_ADMIN)")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured window per target")
 	fs.DurationVar(&o.ramp, "ramp", 5*time.Second, "load before the window, not measured")
 	fs.IntVar(&o.senders, "senders", 2, "sender goroutines of the load generator")
 	fs.IntVar(&o.receivers, "receivers", 2, "receiver goroutines (one epoll set each)")
 	fs.DurationVar(&o.rxInterval, "rx-interval", time.Millisecond, "receivers' pause between epoll sweeps (batches reads; latency uses kernel receive timestamps)")
-	fs.StringVar(&o.fargoPorts, "fargo-ports", "10000-14999", "UDP ports of the fargo relay (4 per call)")
+	fs.StringVar(&o.fargoPorts, "fargo-ports", "10000-14999", "UDP ports of the fargo relay, fargo and fargo-kernel alike (4 per call)")
+	fs.DurationVar(&o.fargoLearn, "fargo-learn-window", 0, "the fargo relay's LearnWindow (0: its default, 3 s); fargo-kernel's fast path takes a call over once it is over, so keep it below -ramp")
 	fs.StringVar(&o.fargoExe, "fargo-exe", "", "binary to run as the fargo relay (default: this one, as its relayd subcommand)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the fargo relay's CPU profile of the measured window here (for go tool pprof)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the fargo relay's CPU profile of the measured window here (for go tool pprof; fargo-kernel's beside it, \"-kernel\" added to the name)")
 	fs.StringVar(&o.rtpengineBin, "rtpengine", "rtpengine", "rtpengine executable")
 	fs.StringVar(&o.rtpenginePorts, "rtpengine-ports", "16000-20999", "UDP ports of rtpengine (4 per call)")
 	fs.IntVar(&o.rtpengineNG, "rtpengine-ng", 29722, "rtpengine's ng control port (UDP, 127.0.0.1)")
@@ -96,6 +99,26 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+const usageText = `usage: relay-bench [flags]
+
+Offers N relayed calls (50 packets/s each way) to each target in turn and
+reports rate, loss, latency and the relay's CPU per packet.
+
+Targets: direct (no relay, the baseline), fargo (internal/media in a process
+of its own, userspace), fargo-kernel (the same with media.KernelOn: the
+in-kernel fast path; needs root or CAP_BPF+CAP_NET_ADMIN and fails, rather
+than fall back to userspace, without it), rtpengine (userspace only).
+
+CPU columns: "relay µs/pkt" is the relay process's own CPU per relayed
+packet; "host Δ µs/pkt" is the whole machine's busy CPU during the window
+less the direct run's at the same N, per relayed packet: all the CPU the
+relay adds wherever the kernel charges it (the relay process, softirq in the
+senders' context, ksoftirqd). Compare relays by the latter: fargo-kernel's
+forwarding runs in softirq charged mostly to the generator, not the relay
+process. It needs direct in -targets and is as noisy as "other cores".
+
+`
+
 func parseCalls(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
@@ -126,11 +149,11 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 	withRtpengine := false
 	for _, t := range o.targets {
 		switch t {
-		case "direct", "fargo":
+		case "direct", "fargo", "fargo-kernel":
 		case "rtpengine":
 			withRtpengine = true
 		default:
-			return nil, fmt.Errorf("unknown target %q (direct, fargo, rtpengine)", t)
+			return nil, fmt.Errorf("unknown target %q (direct, fargo, fargo-kernel, rtpengine)", t)
 		}
 	}
 	if err := checkPortRanges(o, maxCalls); err != nil {
@@ -140,6 +163,22 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if slices.Contains(o.targets, "fargo-kernel") {
+		learn := o.fargoLearn
+		if learn <= 0 {
+			learn = mediaLearnWindow
+		}
+		if o.ramp <= learn {
+			log.Warn("fargo-kernel: calls enter the kernel fast path only after the relay's learning window, which is not shorter than the ramp: part of the measured window is relayed in userspace (see its in-kernel share); lengthen -ramp or shorten -fargo-learn-window",
+				"ramp", o.ramp, "learn_window", learn)
+		}
+		// Fail now, not after minutes of the targets before it, when the
+		// kernel fast path cannot load (no root, old kernel).
+		if err := checkKernelPath(ctx, o, workDir); err != nil {
+			log.Info("logs kept", "workdir", workDir)
+			return nil, err
+		}
+	}
 	now := time.Now()
 	rep := &report{
 		Date: now.Format(time.RFC3339),
@@ -148,7 +187,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 			Calls: o.calls, WindowS: o.duration.Seconds(), RampS: o.ramp.Seconds(),
 			PacketBytes: pktSize, PPSPerStream: int(time.Second / period),
 			Senders: o.senders, Receivers: o.receivers, RxIntervalMS: float64(o.rxInterval) / 1e6,
-			FargoPorts: o.fargoPorts, RtpenginePorts: o.rtpenginePorts, RtpengineThr: o.rtpengineThr,
+			FargoPorts: o.fargoPorts, FargoLearnWindowS: o.fargoLearn.Seconds(), RtpenginePorts: o.rtpenginePorts, RtpengineThr: o.rtpengineThr,
 			Command: strings.Join(append([]string{"relay-bench"}, os.Args[1:]...), " "),
 		},
 	}
@@ -190,8 +229,15 @@ func runAll(ctx context.Context, o options, workDir string, rep *report, log *sl
 			} else if base != nil {
 				res.addBaseline(*base)
 			}
-			log.Info("measured", "target", name, "calls", n, "loss_pct", res.LossPct,
-				"p50_us", res.LatP50US, "p99_us", res.LatP99US, "relay_us_per_pkt", res.RelayUSPerPkt, "relay_cores", res.RelayCores)
+			attrs := []any{"target", name, "calls", n, "loss_pct", res.LossPct,
+				"p50_us", res.LatP50US, "p99_us", res.LatP99US, "relay_us_per_pkt", res.RelayUSPerPkt, "relay_cores", res.RelayCores}
+			if res.HostDeltaUSPerPkt != nil {
+				attrs = append(attrs, "host_delta_us_per_pkt", *res.HostDeltaUSPerPkt)
+			}
+			if res.RelayKernelCount != nil {
+				attrs = append(attrs, "relay_packets", *res.RelayOwnCount, "relay_kernel_packets", *res.RelayKernelCount)
+			}
+			log.Info("measured", attrs...)
 			rep.Runs = append(rep.Runs, res)
 			// Let the last relay's teardown finish before the next load.
 			time.Sleep(time.Second)
@@ -206,15 +252,20 @@ func runOne(ctx context.Context, o options, name string, p loadParams, workDir s
 	switch name {
 	case "direct":
 		t = direct{}
-	case "fargo":
+	case "fargo", "fargo-kernel":
+		kernel := name == "fargo-kernel"
 		profile := ""
 		if o.cpuProfile != "" {
 			profile = o.cpuProfile
+			if kernel {
+				profile = kernelProfileName(profile)
+			}
 			if len(o.calls) > 1 {
-				profile = fmt.Sprintf("%s.%d", o.cpuProfile, p.Calls)
+				profile = fmt.Sprintf("%s.%d", profile, p.Calls)
 			}
 		}
-		t, err = startFargo(ctx, fargoOptions{exe: o.fargoExe, ports: o.fargoPorts, calls: p.Calls, cpuProfile: profile, workDir: workDir})
+		t, err = startFargo(ctx, fargoOptions{exe: o.fargoExe, ports: o.fargoPorts, calls: p.Calls, cpuProfile: profile, workDir: workDir,
+			kernel: kernel, learnWindow: o.fargoLearn})
 	case "rtpengine":
 		t, err = startRtpengine(ctx, rtpengineOptions{bin: o.rtpengineBin, ports: o.rtpenginePorts, ngPort: o.rtpengineNG, threads: o.rtpengineThr, workDir: workDir})
 	}
@@ -228,6 +279,29 @@ func runOne(ctx context.Context, o options, name string, p loadParams, workDir s
 		}
 	}()
 	return runTarget(ctx, t, p, log)
+}
+
+// kernelProfileName is where fargo-kernel's CPU profile goes:
+// relay-X-fargo.pprof gives relay-X-fargo-kernel.pprof.
+func kernelProfileName(path string) string {
+	if base, ok := strings.CutSuffix(path, ".pprof"); ok {
+		return base + "-kernel.pprof"
+	}
+	return path + "-kernel"
+}
+
+// checkKernelPath starts the fargo-kernel relay and stops it again: it
+// fails, with the relay's error, when the in-kernel fast path cannot be
+// loaded. The port range is free again before the first target runs.
+func checkKernelPath(ctx context.Context, o options, workDir string) error {
+	t, err := startFargo(ctx, fargoOptions{exe: o.fargoExe, ports: o.fargoPorts, calls: 1, workDir: workDir, kernel: true, learnWindow: o.fargoLearn})
+	if err != nil {
+		return fmt.Errorf("target fargo-kernel: %w", err)
+	}
+	if err := t.stop(); err != nil {
+		return fmt.Errorf("target fargo-kernel: stopping the check's relay: %w", err)
+	}
+	return nil
 }
 
 func checkPortRanges(o options, calls int) error {

@@ -98,6 +98,15 @@ func (h hostCPU) busyPct(since hostCPU) float64 {
 	return 100 * float64(h.busy-since.busy) / float64(h.total-since.total)
 }
 
+// busyTime is the busy CPU time of all CPUs between two readings (in
+// clock ticks in /proc/stat, see clockTick).
+func (h hostCPU) busyTime(since hostCPU, tick time.Duration) time.Duration {
+	if h.busy <= since.busy {
+		return 0
+	}
+	return time.Duration(h.busy-since.busy) * tick
+}
+
 // clockTick is the unit of /proc's CPU times (sysconf(_SC_CLK_TCK)), read
 // from the auxiliary vector (AT_CLKTCK) since package syscall has no
 // sysconf; 100 Hz, Linux's value everywhere, if that fails.

@@ -36,9 +36,17 @@ var pcmu = []media.Codec{{PT: 0, Name: "PCMU", Clock: 8000}}
 //	open                       -> ok <id> <sip-leg addr:port> <xmpp-leg addr:port>
 //	remote <id> <sip> <xmpp>   -> ok   (SetRemote on both legs, SetCodecs, ExpectMedia)
 //	close <id>                 -> ok
-//	stats                      -> ok packets=N bytes=N lost=N dropped=N active=N
+//	stats                      -> ok packets=N bytes=N lost=N dropped=N active=N kernel=N
 //	profile start|stop         -> ok   (CPU profile of the window, with -cpuprofile)
 //	anything that fails        -> err <reason>
+//
+// (kernel= is Stats.KernelPackets: the part of packets= forwarded by the
+// in-kernel fast path, 0 without -kernel.) Replies are read by key, so
+// fields may be added at the end.
+//
+// With -kernel the relay requires the in-kernel fast path
+// (media.KernelOn): it fails to start, with NewRelay's error on stderr,
+// when it cannot load or attach it, rather than fall back to userspace.
 //
 // It prints "ready <control addr>" on stdout once it serves, and exits when
 // its standard input closes (the load tool holds the other end, so the
@@ -60,6 +68,8 @@ func relaydMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ports := fs.String("ports", "10000-14999", "UDP port range of the relay's legs (4 per call)")
 	maxCalls := fs.Int("max", 0, "MaxSessions (0: as many as the port range holds)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the measured window (between 'profile start' and 'profile stop') here")
+	learn := fs.Duration("learn-window", 0, "media.Config.LearnWindow (0: the relay's default, 3 s); the kernel fast path takes a call over only after it")
+	kernel := fs.Bool("kernel", false, "require the in-kernel fast path (media.KernelOn; root or CAP_BPF+CAP_NET_ADMIN, Linux ≥ 6.6): fail to start without it")
 	verbose := fs.Bool("v", false, "log the relay's debug lines")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -69,14 +79,18 @@ func relaydMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := runRelayd(*listen, *ports, *maxCalls, *profile, stdin, stdout, log); err != nil {
+	mode := media.KernelOff
+	if *kernel {
+		mode = media.KernelOn
+	}
+	if err := runRelayd(*listen, *ports, *maxCalls, mode, *learn, *profile, stdin, stdout, log); err != nil {
 		log.Error("relayd", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func runRelayd(listen, ports string, maxCalls int, profile string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+func runRelayd(listen, ports string, maxCalls int, kernel media.KernelMode, learn time.Duration, profile string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
 	lo, hi, err := parseRange(ports)
 	if err != nil {
 		return err
@@ -91,8 +105,13 @@ func runRelayd(listen, ports string, maxCalls int, profile string, stdin io.Read
 		MaxSessions: maxCalls,
 		// Far beyond any run: a slow ramp-up must not end calls.
 		IdleTimeout: time.Hour,
+		LearnWindow: learn,
+		Kernel:      kernel,
 	}, log.With("subsystem", "media"))
 	if err != nil {
+		if kernel == media.KernelOn {
+			return fmt.Errorf("relay with the in-kernel fast path (-kernel, media.KernelOn): %w", err)
+		}
 		return fmt.Errorf("relay: %w", err)
 	}
 	d := &relayd{relay: r, profile: profile, sessions: map[uint64]*media.Session{}}
@@ -189,8 +208,8 @@ func (d *relayd) handle(f []string) (string, error) {
 		return "ok", nil
 	case f[0] == "stats" && len(f) == 1:
 		st := d.relay.Stats()
-		return fmt.Sprintf("ok packets=%d bytes=%d lost=%d dropped=%d active=%d",
-			st.Packets, st.Bytes, st.Lost, st.Dropped, st.SessionsActive), nil
+		return fmt.Sprintf("ok packets=%d bytes=%d lost=%d dropped=%d active=%d kernel=%d",
+			st.Packets, st.Bytes, st.Lost, st.Dropped, st.SessionsActive, st.KernelPackets), nil
 	case f[0] == "profile" && len(f) == 2:
 		return "ok", d.profileCmd(f[1] == "start")
 	}

@@ -130,8 +130,8 @@ func replySDPAddr(reply map[string]any) (netip.AddrPort, error) {
 	return audioAddr(sdp)
 }
 
-func (t *rtpengineTarget) relayed(context.Context) (uint64, bool) { return 0, false }
-func (t *rtpengineTarget) window(context.Context, bool) error     { return nil }
+func (t *rtpengineTarget) relayed(context.Context) (relayCount, bool) { return relayCount{}, false }
+func (t *rtpengineTarget) window(context.Context, bool) error         { return nil }
 
 func (t *rtpengineTarget) closeCall(ctx context.Context, i int) error {
 	_, err := t.ng.do(ctx, map[string]any{

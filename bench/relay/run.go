@@ -56,9 +56,26 @@ type result struct {
 	RelayUSPerPkt float64 `json:"relay_cpu_us_per_packet"` // relay CPU / packets received through it
 	RelayRSSKiB   int64   `json:"relay_rss_kib,omitempty"`
 	RelayOwnCount *uint64 `json:"relay_own_packet_count,omitempty"` // the relay's counter over the window
-	GenCPUS       float64 `json:"generator_cpu_s"`
-	GenUSPerPkt   float64 `json:"generator_cpu_us_per_packet"` // per packet sent + received
-	HostBusyPct   float64 `json:"host_busy_pct"`               // all CPUs, all processes
+	// RelayKernelCount is the part of RelayOwnCount that the relay's
+	// in-kernel fast path forwarded (fargo's Stats.KernelPackets; 0 for
+	// the userspace "fargo", absent for relays that do not report it).
+	RelayKernelCount *uint64 `json:"relay_kernel_packet_count,omitempty"`
+	GenCPUS          float64 `json:"generator_cpu_s"`
+	GenUSPerPkt      float64 `json:"generator_cpu_us_per_packet"` // per packet sent + received
+	HostBusyPct      float64 `json:"host_busy_pct"`               // all CPUs, all processes
+	HostBusyCPUS     float64 `json:"host_busy_cpu_s"`             // the same in CPU-seconds over the window (/proc/stat)
+	// HostDeltaUSPerPkt is the whole machine's CPU that the relay adds
+	// per relayed packet: (HostBusyCPUS − the direct run's HostBusyCPUS
+	// at the same N, scaled to this window's length) / Received, in µs.
+	// Unlike RelayUSPerPkt it counts the relay's work wherever the kernel
+	// charges it: the relay process, softirq run in the context of the
+	// processes that send to it (the generator: an in-kernel fast path
+	// such as fargo-kernel forwards there, not in the relay process),
+	// ksoftirqd and other kernel threads. It includes the second loopback
+	// hop every relayed packet takes. Absent without a direct run at the
+	// same N in the invocation; as noisy as the host's other load
+	// (OtherCores of both runs).
+	HostDeltaUSPerPkt *float64 `json:"host_delta_us_per_packet,omitempty"`
 	// OtherCores is the host's busy time less the relay's and the
 	// generator's, in cores: kernel threads (ksoftirqd) and anything else
 	// running on the machine. High values mean the run was disturbed.
@@ -71,7 +88,7 @@ type result struct {
 type sample struct {
 	relayCPU, genCPU time.Duration
 	host             hostCPU
-	relayed          uint64
+	relayed          relayCount
 	relayedOK        bool
 }
 
@@ -149,7 +166,7 @@ func runTarget(ctx context.Context, t target, p loadParams, log *slog.Logger) (r
 		return res, fmt.Errorf("%s: sampling: %w", t.name(), sampleErr)
 	}
 	window := time.Duration(winEnd - winStart)
-	res.fill(eps, rs, at, window)
+	res.fill(eps, rs, at, window, tick)
 	return res, nil
 }
 
@@ -181,7 +198,7 @@ func closeAll(eps []*endpoint) {
 
 // fill computes the result from the endpoints' counters (read after every
 // goroutine ended), the receivers' histograms and the two samples.
-func (res *result) fill(eps []*endpoint, rs []*receiver, at [2]sample, window time.Duration) {
+func (res *result) fill(eps []*endpoint, rs []*receiver, at [2]sample, window, tick time.Duration) {
 	secs := window.Seconds()
 	res.WindowS = secs
 	for i, e := range eps {
@@ -230,20 +247,33 @@ func (res *result) fill(eps []*endpoint, rs []*receiver, at [2]sample, window ti
 	}
 	res.GenCPUS = genCPU.Seconds()
 	res.HostBusyPct = round(at[1].host.busyPct(at[0].host), 1)
+	res.HostBusyCPUS = round(at[1].host.busyTime(at[0].host, tick).Seconds(), 3)
 	cpus := float64(runtime.NumCPU())
 	res.OtherCores = round(res.HostBusyPct/100*cpus-relayCPU.Seconds()/secs-genCPU.Seconds()/secs, 3)
 	if at[0].relayedOK && at[1].relayedOK {
-		n := at[1].relayed - at[0].relayed
+		n := at[1].relayed.packets - at[0].relayed.packets
 		res.RelayOwnCount = &n
+		if at[0].relayed.hasKernel && at[1].relayed.hasKernel {
+			k := at[1].relayed.kernel - at[0].relayed.kernel
+			res.RelayKernelCount = &k
+		}
 	}
 	res.OfferedPPS, res.ReceivedPPS = round(res.OfferedPPS, 0), round(res.ReceivedPPS, 0)
 	res.LossPct = round(res.LossPct, 4)
 }
 
-// addBaseline fills the added latency against the direct run.
+// addBaseline fills what is measured against the direct run at the same
+// N: the added latency and the host CPU the relay adds per packet.
 func (res *result) addBaseline(base result) {
 	a50, a99 := round(res.LatP50US-base.LatP50US, 1), round(res.LatP99US-base.LatP99US, 1)
 	res.AddedP50US, res.AddedP99US = &a50, &a99
+	if res.Received > 0 && base.WindowS > 0 {
+		// The windows have the same length (one -duration per
+		// invocation); scaling keeps the difference honest if not.
+		baseBusy := base.HostBusyCPUS * res.WindowS / base.WindowS
+		d := round((res.HostBusyCPUS-baseBusy)*1e6/float64(res.Received), 2)
+		res.HostDeltaUSPerPkt = &d
+	}
 }
 
 func round(v float64, digits int) float64 {

@@ -50,7 +50,19 @@ func newRelay(cfg config.Media, log *slog.Logger) (*media.Relay, error) {
 		PortMin: uint16(cfg.PortMin), PortMax: uint16(cfg.PortMax),
 		MaxSessions: cfg.MaxRelayed, IdleTimeout: cfg.IdleTimeout.Duration,
 		HandshakeTimeout: cfg.HandshakeTimeout.Duration, LearnWindow: cfg.LearnWindow.Duration,
+		Kernel: kernelMode(cfg.KernelForwarding),
 	}, log)
+}
+
+// kernelMode maps media.kernel_forwarding (validated) to the relay's.
+func kernelMode(s string) media.KernelMode {
+	switch s {
+	case "on":
+		return media.KernelOn
+	case "off":
+		return media.KernelOff
+	}
+	return media.KernelAuto
 }
 
 func parseAddr(s string) (netip.Addr, error) { return netip.ParseAddr(s) }

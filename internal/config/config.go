@@ -50,6 +50,10 @@ type Media struct {
 	// (NAT) after its first packet or a re-INVITE; later strangers are
 	// dropped.
 	LearnWindow Duration `toml:"learn_window"`
+	// KernelForwarding: "auto" forwards settled plain RTP calls in the
+	// kernel when the process may (CAP_BPF, CAP_NET_ADMIN, Linux 6.6+),
+	// "on" requires it, "off" relays every packet in the process.
+	KernelForwarding string `toml:"kernel_forwarding"`
 }
 
 // Calls bounds and tunes calls.
@@ -162,7 +166,7 @@ func Default() Config {
 			ProposeTimeout: Duration{30 * time.Second}, GatherTimeout: Duration{time.Second}},
 		Media: Media{Mode: "auto", Bind: "127.0.0.1", PortMin: 40000, PortMax: 49999, MaxRelayed: 1000,
 			RelayPrivate: true, IdleTimeout: Duration{60 * time.Second}, HandshakeTimeout: Duration{10 * time.Second},
-			LearnWindow: Duration{3 * time.Second}},
+			LearnWindow: Duration{3 * time.Second}, KernelForwarding: "auto"},
 	}
 }
 

@@ -96,6 +96,7 @@ func TestMediaValidation(t *testing.T) {
 		{"privileged ports", "[media]\nport_min = 80\nport_max = 90\n", "within 1024..65535"},
 		{"max relayed", "[media]\nmax_relayed = 0\n", "media.max_relayed"},
 		{"idle timeout", "[media]\nidle_timeout = \"10ms\"\n", "media.idle_timeout"},
+		{"kernel forwarding", "[media]\nkernel_forwarding = \"yes\"\n", "media.kernel_forwarding"},
 	} {
 		_, err := Parse(base+tc.toml, "t")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

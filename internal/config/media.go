@@ -43,6 +43,7 @@ func (c *Config) validateMedia() error {
 	add(positive("media.idle_timeout", m.IdleTimeout, time.Second))
 	add(positive("media.handshake_timeout", m.HandshakeTimeout, time.Second))
 	add(positive("media.learn_window", m.LearnWindow, 100*time.Millisecond))
+	add(oneOf("media.kernel_forwarding", m.KernelForwarding, "auto", "on", "off"))
 	return errors.Join(errs...)
 }
 

@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -40,6 +41,38 @@ type Config struct {
 	// HandshakeTimeout bounds ICE + DTLS on an ICE leg once the remote
 	// credentials are set (ErrDTLS beyond). 10 s when zero.
 	HandshakeTimeout time.Duration
+	// Kernel chooses the in-kernel fast path (kernel_linux.go): once both
+	// peers of a plain RTP call have latched, their packets are rewritten
+	// and forwarded by an eBPF program at the interfaces' ingress and the
+	// relay's threads no longer see them. KernelOff (the zero value)
+	// relays everything in this process.
+	Kernel KernelMode
+}
+
+// KernelMode is Config.Kernel.
+type KernelMode uint8
+
+const (
+	// KernelOff relays every packet in this process.
+	KernelOff KernelMode = iota
+	// KernelAuto uses the kernel fast path when this process may load and
+	// attach it (CAP_BPF and CAP_NET_ADMIN, Linux 6.6 or later), and says
+	// in the log why not otherwise.
+	KernelAuto
+	// KernelOn requires it: NewRelay fails if it cannot be set up.
+	KernelOn
+)
+
+func (m KernelMode) String() string {
+	switch m {
+	case KernelOff:
+		return "off"
+	case KernelAuto:
+		return "auto"
+	case KernelOn:
+		return "on"
+	}
+	return fmt.Sprintf("KernelMode(%d)", uint8(m))
 }
 
 // Errors a session ends with (Session.Err) or that NewSession returns.
@@ -76,6 +109,8 @@ type Stats struct {
 	Packets, Bytes  uint64 // relayed RTP and RTCP, both directions
 	Lost            uint64 // RTP packets missing by sequence number, both directions
 	Dropped         uint64 // packets not relayed (no peer address yet, unknown source, bad SRTP)
+	KernelPackets   uint64 // of Packets, those forwarded by the kernel fast path
+	KernelSessions  int    // active sessions with at least one direction in the kernel
 	DTLSFailures    uint64
 	IdleTimeouts    uint64
 }

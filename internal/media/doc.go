@@ -19,7 +19,13 @@
 // Every socket and goroutine of a session is released by Session.Close,
 // on every ending path (hang-up, idle media, DTLS failure, shutdown).
 //
-// Tier 1 engine: it imports the standard library and pion (ice, dtls,
-// srtp, rtp, rtcp) only; it knows nothing of Jingle, SDP or SIP. The
-// gateway reaches it through an adapter in internal/app.
+// With Config.Kernel, a call whose packets need nothing but forwarding
+// (plain RTP on both sides, the same payload numbers, both peers latched)
+// leaves the pollers for the kernel: an eBPF program at the interfaces'
+// ingress rewrites and forwards its packets (kernel_linux.go,
+// kernel_prog_linux.go, offload.go).
+//
+// Tier 1 engine: it imports the standard library, pion (ice, dtls, srtp,
+// rtp, rtcp) and cilium/ebpf only; it knows nothing of Jingle, SDP or
+// SIP. The gateway reaches it through an adapter in internal/app.
 package media

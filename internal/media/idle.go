@@ -8,6 +8,7 @@ import "time"
 // and, if a packet came meanwhile, re-armed for the remaining time. So a
 // session with media costs one timer callback per IdleTimeout.
 func (s *Session) checkIdle() {
+	s.syncKernel() // its packets never reached the readers
 	s.mu.Lock()
 	if s.ending {
 		s.mu.Unlock()

@@ -26,9 +26,12 @@ type Relay struct {
 	// pollers serve the RTP legs' sockets (the ICE legs' sockets are
 	// pion's, in the netpoller).
 	pollers *pollers
-	cert    certificate
-	epoch   time.Time // origin of the sessions' monotonic packet clock
-	stats   counters
+	// kernel is the in-kernel fast path; nil: every packet is relayed
+	// here.
+	kernel *kernelPath
+	cert   certificate
+	epoch  time.Time // origin of the sessions' monotonic packet clock
+	stats  counters
 
 	closeOnce sync.Once
 
@@ -61,15 +64,40 @@ func NewRelay(cfg Config, log *slog.Logger) (*Relay, error) {
 	if err != nil {
 		return nil, err
 	}
+	epoch := time.Now()
+	kernel, err := newKernel(cfg, epoch, log)
+	if err != nil {
+		pollers.close()
+		return nil, err
+	}
 	return &Relay{
 		cfg:      cfg,
 		log:      log,
 		ports:    newPortPool(cfg.BindAddr, cfg.PortMin, cfg.PortMax),
 		pollers:  pollers,
+		kernel:   kernel,
 		cert:     cert,
-		epoch:    time.Now(),
+		epoch:    epoch,
 		sessions: map[*Session]struct{}{},
 	}, nil
+}
+
+// newKernel sets up the kernel fast path as cfg.Kernel asks: nil when off
+// or, in auto mode, when this process may not (said in the log).
+func newKernel(cfg Config, epoch time.Time, log *slog.Logger) (*kernelPath, error) {
+	if cfg.Kernel == KernelOff {
+		return nil, nil
+	}
+	// Four entries a call: RTP and RTCP, one per side.
+	k, err := newKernelPath(4*cfg.MaxSessions, epoch, log)
+	if err == nil {
+		return k, nil
+	}
+	if cfg.Kernel == KernelOn {
+		return nil, err
+	}
+	log.Info("media relay: every packet is relayed in this process (the kernel fast path needs CAP_BPF and CAP_NET_ADMIN and Linux 6.6 or later)", "err", err)
+	return nil, nil
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -131,8 +159,14 @@ func (r *Relay) NewSession() (*Session, error) {
 	return s, nil
 }
 
-// Stats returns the counters; it only loads atomics.
-func (r *Relay) Stats() Stats { return r.stats.snapshot() }
+// Stats returns the counters. With the kernel fast path on, it first
+// reads the entries of the calls in it (a lookup each).
+func (r *Relay) Stats() Stats {
+	if r.kernel != nil {
+		r.syncKernel()
+	}
+	return r.stats.snapshot()
+}
 
 // Close ends every session (ErrClosed) and returns when all their sockets
 // and goroutines are gone. NewSession fails afterwards.
@@ -151,7 +185,12 @@ func (r *Relay) Close() {
 	for _, s := range all {
 		<-s.done
 	}
-	r.closeOnce.Do(r.pollers.close)
+	r.closeOnce.Do(func() {
+		r.pollers.close()
+		if r.kernel != nil {
+			r.kernel.close()
+		}
+	})
 }
 
 // add registers a new session unless the relay is closed.

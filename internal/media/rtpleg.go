@@ -86,6 +86,7 @@ func (l *RTPLeg) SetRemote(rtp, rtcp netip.AddrPort) {
 	// really comes from again.
 	l.learnFrom[compRTP].Store(0)
 	l.learnFrom[compRTCP].Store(0)
+	l.s.leaveKernel()
 }
 
 // start has the session's poller serve both sockets.
@@ -125,11 +126,17 @@ func (l *RTPLeg) handle(comp int, pkt []byte, src netip.AddrPort) {
 		return
 	}
 	l.rx[comp]++
+	// In the kernel, the kernel tracks loss, whatever still reaches the
+	// socket (packets queued before, or from a side it has not heard).
+	inKernel := l.s.inKernel[comp].Load()
 	var loss *lossTracker
-	if comp == compRTP {
+	if comp == compRTP && !inKernel {
 		loss = &l.loss
 	}
 	l.s.relay(l.side, pkt, kind == kindRTCP, loss)
+	if !inKernel {
+		l.maybeOffload(comp)
+	}
 }
 
 // srtpDrop counts a packet that failed SRTP authentication or the replay

@@ -36,6 +36,16 @@ type Session struct {
 	// packet.
 	lastRx atomic.Int64
 
+	// The kernel fast path (offload.go), per component: inKernel is read
+	// lock-free by the poller, the rest is under kmu.
+	inKernel   [2]atomic.Bool
+	kernFailed atomic.Bool // the kernel refused an entry: stay out
+	kmu        sync.Mutex
+	kern       [2]kernelComp
+	kernDone   bool      // torn down: install nothing more
+	kernRx     [2]uint64 // by side: packets the kernel forwarded
+	kernLost   [2]int64  // by side: RTP loss the kernel counted
+
 	mu     sync.Mutex
 	ending bool
 	err    error
@@ -164,6 +174,9 @@ func (s *Session) XMPPICE(controlling bool) (*ICELeg, error) {
 func (s *Session) SetCodecs(sip, xmpp []Codec) {
 	s.sipToXMPP.Store(newPTTable(sip, xmpp))
 	s.xmppToSIP.Store(newPTTable(xmpp, sip))
+	if s.sipToXMPP.Load() != nil || s.xmppToSIP.Load() != nil {
+		s.leaveKernel() // the kernel does not renumber
+	}
 }
 
 // Done is closed when the session has ended and released everything:
@@ -210,6 +223,10 @@ func (s *Session) end(cause error, count *atomic.Uint64) {
 // teardown runs once, after end: no leg can be added any more.
 func (s *Session) teardown() {
 	raw, ice := s.xmppRaw.Load(), s.xmppICE.Load()
+	s.kmu.Lock()
+	s.kernDone = true
+	s.leaveKernelLocked()
+	s.kmu.Unlock()
 	// Closing the sockets stops their pollers' work on them and unblocks
 	// the ICE leg's reader.
 	s.sip.close()
@@ -234,10 +251,11 @@ func (s *Session) teardown() {
 	s.r.ports.release(ports...)
 	s.r.remove(s)
 
-	attrs := []any{"reason", s.err, "lost_from_sip", s.sip.loss.lost, "packets_from_sip", s.sip.rx[0] + s.sip.rx[1]}
+	attrs := []any{"reason", s.err,
+		"lost_from_sip", s.sip.loss.lost + s.kernLost[sideSIP], "packets_from_sip", s.sip.rx[0] + s.sip.rx[1] + s.kernRx[sideSIP]}
 	switch {
 	case raw != nil:
-		attrs = append(attrs, "lost_from_xmpp", raw.loss.lost, "packets_from_xmpp", raw.rx[0]+raw.rx[1])
+		attrs = append(attrs, "lost_from_xmpp", raw.loss.lost+s.kernLost[sideXMPP], "packets_from_xmpp", raw.rx[0]+raw.rx[1]+s.kernRx[sideXMPP])
 	case ice != nil:
 		attrs = append(attrs, "lost_from_xmpp", ice.loss.lost, "packets_from_xmpp", ice.rx)
 	}

@@ -60,6 +60,9 @@ type sdesTx struct {
 func (l *RTPLeg) SetSRTP(local, remote SDESKey) error {
 	l.keyMu.Lock()
 	defer l.keyMu.Unlock()
+	// Keys or none, the peers' packets change: the kernel forwards only
+	// plain RTP, and a settled call re-enters it from the poller.
+	defer l.s.leaveKernel()
 	if local.IsZero() && remote.IsZero() {
 		if l.sdes.Swap(nil) != nil {
 			l.s.log.Debug("SRTP off", "side", l.side)

@@ -11,6 +11,8 @@ type counters struct {
 
 	active                          atomic.Int64
 	total, refused, dtlsFail, idles atomic.Uint64
+	kernelPackets                   atomic.Uint64
+	kernelSessions                  atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -24,6 +26,8 @@ func (c *counters) snapshot() Stats {
 		Dropped:         c.dropped.Load(),
 		DTLSFailures:    c.dtlsFail.Load(),
 		IdleTimeouts:    c.idles.Load(),
+		KernelPackets:   c.kernelPackets.Load(),
+		KernelSessions:  int(c.kernelSessions.Load()),
 	}
 }
 

@@ -59,6 +59,8 @@ func New(link func() xmpp.Stats, gw func() gateway.Stats, relay func() media.Sta
 		counter("media", "packets_total", "RTP and RTCP packets relayed, both directions.", func() float64 { return float64(relay().Packets) }),
 		counter("media", "bytes_total", "Bytes of RTP and RTCP relayed, both directions.", func() float64 { return float64(relay().Bytes) }),
 		counter("media", "packets_lost_total", "RTP packets missing by sequence number on arrival at the relay.", func() float64 { return float64(relay().Lost) }),
+		counter("media", "kernel_packets_total", "Of packets_total, those forwarded by the kernel fast path (media.kernel_forwarding).", func() float64 { return float64(relay().KernelPackets) }),
+		gauge("media", "kernel_calls", "Relayed calls whose media the kernel forwards now.", func() float64 { return float64(relay().KernelSessions) }),
 		counter("media", "packets_dropped_total", "Packets not relayed (no peer address yet, unknown source, bad SRTP).", func() float64 { return float64(relay().Dropped) }),
 		counter("media", "dtls_failures_total", "ICE or DTLS handshakes with XMPP clients that failed.", func() float64 { return float64(relay().DTLSFailures) }),
 		counter("media", "idle_timeouts_total", "Relayed calls ended because no media flowed.", func() float64 { return float64(relay().IdleTimeouts) }),
