@@ -125,25 +125,35 @@ func keyOf(peer netip.AddrPort, local uint16) kernelKey {
 }
 
 // install adds the two entries of one socket pair: packets from a's peer
-// go to b's, and back. rtp makes the kernel track their loss. An entry
-// starts knowing nothing of where its peer is: until both peers have sent
-// a packet through it, the kernel hands theirs to the sockets.
-func (k *kernelPath) install(a, b kernelKey, rtp bool) error {
-	if err := k.legs.Update(a[:], newKernelValue(b, rtp), ebpf.UpdateAny); err != nil {
+// go to b's, and back. For an RTP socket pair, rtp holds the payload
+// types to renumber in each direction (a's packets, b's packets), and the
+// kernel tracks loss; nil for RTCP. An entry starts knowing nothing of
+// where its peer is: until both peers have sent a packet through it, the
+// kernel hands theirs to the sockets.
+func (k *kernelPath) install(a, b kernelKey, rtp *[2]ptPairs) error {
+	var aPT, bPT *ptPairs
+	if rtp != nil {
+		aPT, bPT = &rtp[0], &rtp[1]
+	}
+	if err := k.legs.Update(a[:], newKernelValue(b, aPT), ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("media: kernel fast path: add entry: %w", err)
 	}
-	if err := k.legs.Update(b[:], newKernelValue(a, rtp), ebpf.UpdateAny); err != nil {
+	if err := k.legs.Update(b[:], newKernelValue(a, bPT), ebpf.UpdateAny); err != nil {
 		_ = k.legs.Delete(a[:])
 		return fmt.Errorf("media: kernel fast path: add entry: %w", err)
 	}
 	return nil
 }
 
-func newKernelValue(out kernelKey, rtp bool) []byte {
+func newKernelValue(out kernelKey, pt *ptPairs) []byte {
 	v := make([]byte, kernelValSz)
 	copy(v[valOutKey:], out[:])
-	if rtp {
+	for i := range kernelPTPairs {
+		v[valPTMap+2*i] = 0xff
+	}
+	if pt != nil {
 		v[valFlags] = kflagRTP
+		copy(v[valPTMap:], pt[:])
 	}
 	return v
 }

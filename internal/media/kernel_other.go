@@ -27,9 +27,9 @@ func newKernelPath(int, time.Time, *slog.Logger) (*kernelPath, error) {
 	return nil, errNoKernelPath
 }
 
-func keyOf(netip.AddrPort, uint16) kernelKey             { return kernelKey{} }
-func (*kernelPath) install(_, _ kernelKey, _ bool) error { return errNoKernelPath }
-func (*kernelPath) read(kernelKey) (kernelEntry, bool)   { return kernelEntry{}, false }
-func (*kernelPath) take(kernelKey) (kernelEntry, bool)   { return kernelEntry{}, false }
-func (*kernelPath) relayTime(mono int64) int64           { return mono }
-func (*kernelPath) close()                               {}
+func keyOf(netip.AddrPort, uint16) kernelKey                    { return kernelKey{} }
+func (*kernelPath) install(_, _ kernelKey, _ *[2]ptPairs) error { return errNoKernelPath }
+func (*kernelPath) read(kernelKey) (kernelEntry, bool)          { return kernelEntry{}, false }
+func (*kernelPath) take(kernelKey) (kernelEntry, bool)          { return kernelEntry{}, false }
+func (*kernelPath) relayTime(mono int64) int64                  { return mono }
+func (*kernelPath) close()                                      {}

@@ -14,21 +14,22 @@ const (
 	keyPeerPort   = 16 // big-endian
 	keyLocalPort  = 18 // big-endian: our socket's port
 
-	valOutKey   = 0  // [20]byte: the key of the other side's entry
-	valFlags    = 20 // u8, kflag*
-	valStarted  = 21 // u8: the loss state below is valid
-	valHighest  = 22 // u16: highest RTP sequence number seen
-	valOurIP    = 24 // [16]byte: the address this peer sends to (IPv4 in the first 4)
-	valIfindex  = 40 // u32: the interface this peer's packets arrive on
-	valOurMAC   = 44 // [6]byte: that interface's address (their destination)
-	valPeerMAC  = 50 // [6]byte: their source: the peer or its router
-	valPackets  = 56 // u64: packets from this peer forwarded by the kernel
-	valBytes    = 64 // u64: their RTP/RTCP bytes
-	valLastNs   = 72 // u64: CLOCK_MONOTONIC of the last packet from this peer
-	valSeen     = 80 // u64: lossTracker.seen
-	valLost     = 88 // s64: RTP packets missing since the entry was installed
-	valSSRC     = 96 // u32, as on the wire
-	kernelValSz = 104
+	valOutKey   = 0   // [20]byte: the key of the other side's entry
+	valFlags    = 20  // u8, kflag*
+	valStarted  = 21  // u8: the loss state below is valid
+	valHighest  = 22  // u16: highest RTP sequence number seen
+	valOurIP    = 24  // [16]byte: the address this peer sends to (IPv4 in the first 4)
+	valIfindex  = 40  // u32: the interface this peer's packets arrive on
+	valOurMAC   = 44  // [6]byte: that interface's address (their destination)
+	valPeerMAC  = 50  // [6]byte: their source: the peer or its router
+	valPackets  = 56  // u64: packets from this peer forwarded by the kernel
+	valBytes    = 64  // u64: their RTP/RTCP bytes
+	valLastNs   = 72  // u64: CLOCK_MONOTONIC of the last packet from this peer
+	valSeen     = 80  // u64: lossTracker.seen
+	valLost     = 88  // s64: RTP packets missing since the entry was installed
+	valSSRC     = 96  // u32, as on the wire
+	valPTMap    = 100 // [kernelPTPairs][2]byte: payload type from, to; from 0xff: unused
+	kernelValSz = 112
 )
 
 const (
@@ -62,6 +63,9 @@ const (
 	stOld = -64  // 36 bytes: the packet's addresses and ports
 	stNew = -104 // 36 bytes: what replaces them
 	stLen = -112 // u64: payload bytes
+	// u64 each: the payload's first 16 bits before and after renumbering.
+	stPTOld = -120
+	stPTNew = -128
 )
 
 // family is what differs between the IPv4 and IPv6 halves of the program.
@@ -321,12 +325,14 @@ func forward(f family, legsFD int, loIfindex int32) asm.Instructions {
 	// MACs: to that side's peer (or router), from our interface there.
 	p = append(p, copyBytes(asm.R8, 0, asm.R9, valPeerMAC, 6)...)
 	p = append(p, copyBytes(asm.R8, 6, asm.R9, valOurMAC, 6)...)
+	p = append(p, renumber(f)...)
 	if f.v6 {
 		p = append(p, asm.StoreImm(asm.R8, ethHdr+7, forwardTTL, asm.Byte))
 	} else {
 		p = append(p, ipv4Checksum()...)
 	}
 	p = append(p, udpChecksum(f)...)
+	p = append(p, renumberChecksum(f)...)
 	return append(p,
 		asm.Mov.Imm(asm.R1, 1),
 		asm.AddAtomic.Mem(asm.R7, asm.R1, asm.DWord, valPackets),
@@ -343,6 +349,65 @@ func forward(f family, legsFD int, loIfindex int32) asm.Instructions {
 		asm.FnRedirect.Call(),
 		asm.Return(),
 	)
+}
+
+// renumber rewrites an RTP packet's payload type by the sender's entry
+// (ptTable.rewrite: the marker bit kept), leaving the payload's first 16
+// bits before and after in stPTOld and stPTNew for the checksum.
+func renumber(f family) asm.Instructions {
+	pl := f.payload()
+	l := func(s string) string { return f.prefix + s }
+	p := asm.Instructions{
+		asm.LoadMem(asm.R1, asm.R8, pl, asm.Half),
+		asm.StoreMem(asm.RFP, stPTOld, asm.R1, asm.DWord),
+		asm.StoreMem(asm.RFP, stPTNew, asm.R1, asm.DWord),
+		asm.LoadMem(asm.R2, asm.R7, valFlags, asm.Byte),
+		asm.And.Imm(asm.R2, kflagRTP),
+		asm.JEq.Imm(asm.R2, 0, l("renumbered")),
+		asm.LoadMem(asm.R2, asm.R8, pl+1, asm.Byte),
+		asm.Mov.Reg(asm.R3, asm.R2),
+		asm.And.Imm(asm.R3, 0x7f), // R3: the payload type
+		asm.JLT.Imm(asm.R3, 64, l("pt0")),
+		asm.JLE.Imm(asm.R3, 95, l("renumbered")), // RTCP
+	}
+	for i := range kernelPTPairs {
+		next := l("pt" + string(rune('1'+i)))
+		if i == kernelPTPairs-1 {
+			next = l("renumbered")
+		}
+		p = append(p,
+			asm.LoadMem(asm.R4, asm.R7, int16(valPTMap+2*i), asm.Byte).WithSymbol(l("pt"+string(rune('0'+i)))),
+			asm.JNE.Reg(asm.R4, asm.R3, next),
+			asm.LoadMem(asm.R4, asm.R7, int16(valPTMap+2*i+1), asm.Byte),
+			asm.And.Imm(asm.R2, 0x80),
+			asm.Or.Reg(asm.R2, asm.R4),
+			asm.StoreMem(asm.R8, pl+1, asm.R2, asm.Byte),
+			asm.LoadMem(asm.R1, asm.R8, pl, asm.Half),
+			asm.StoreMem(asm.RFP, stPTNew, asm.R1, asm.DWord),
+			asm.Ja.Label(l("renumbered")),
+		)
+	}
+	// A harmless write to carry the label.
+	return append(p, asm.Mov.Imm(asm.R1, 0).WithSymbol(l("renumbered")))
+}
+
+// renumberChecksum updates the UDP checksum for a renumbered payload type.
+func renumberChecksum(f family) asm.Instructions {
+	l := func(s string) string { return f.prefix + s }
+	mangled := int32(0)
+	if !f.v6 {
+		mangled = bpfFMangled0
+	}
+	return asm.Instructions{
+		asm.LoadMem(asm.R3, asm.RFP, stPTOld, asm.DWord),
+		asm.LoadMem(asm.R4, asm.RFP, stPTNew, asm.DWord),
+		asm.JEq.Reg(asm.R3, asm.R4, l("csumdone")),
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.Mov.Imm(asm.R2, int32(f.udp+6)),
+		asm.Mov.Imm(asm.R5, 2|mangled),
+		asm.FnL4CsumReplace.Call(),
+		asm.Mov.Imm(asm.R1, 0).WithSymbol(l("csumdone")),
+	}
 }
 
 // ipv4Checksum sets the TTL and recomputes the header checksum over the

@@ -213,7 +213,7 @@ func (h *progHarness) run(frame []byte, ifindex uint32) (int, []byte) {
 func (h *progHarness) callHeardFromClient(p twoPeers) kernelKey {
 	h.t.Helper()
 	kp, kc := p.keys()
-	if err := h.k.install(kp, kc, true); err != nil {
+	if err := h.k.install(kp, kc, &[2]ptPairs{noPT(), noPT()}); err != nil {
 		h.t.Fatal(err)
 	}
 	h.run(p.fromClient(rtpPacket(0, false, 1, 2)).frame(), ifClient)
@@ -290,7 +290,7 @@ func TestKernelProgramRewrites(t *testing.T) {
 			h := newProgHarness(t)
 			p := tc.peers
 			kp, kc := p.keys()
-			if err := h.k.install(kp, kc, true); err != nil {
+			if err := h.k.install(kp, kc, &[2]ptPairs{noPT(), noPT()}); err != nil {
 				t.Fatal(err)
 			}
 			rtp := rtpPacket(0, false, 7, 0x1111)
@@ -346,7 +346,7 @@ func TestKernelProgramLoopbackGoesUpTheStack(t *testing.T) {
 		relayB: netip.AddrPortFrom(loopback, relayPortB),
 	}
 	kp, kc := p.keys()
-	if err := h.k.install(kp, kc, true); err != nil {
+	if err := h.k.install(kp, kc, &[2]ptPairs{noPT(), noPT()}); err != nil {
 		t.Fatal(err)
 	}
 	h.run(p.fromClient(rtpPacket(0, false, 1, 2)).frame(), testLoIfindex)
@@ -442,5 +442,68 @@ func TestKernelAutoMode(t *testing.T) {
 	defer r.Close()
 	if r.kernel == nil {
 		t.Fatal("auto mode as root did not set up the kernel fast path")
+	}
+}
+
+// noPT renumbers nothing.
+func noPT() ptPairs {
+	p, _ := (*ptTable)(nil).pairs()
+	return p
+}
+
+func TestKernelProgramRenumbers(t *testing.T) {
+	h := newProgHarness(t)
+	p := peersV4()
+	kp, kc := p.keys()
+	fromPhone, _ := newPTTable(
+		[]Codec{{PT: 0, Name: "PCMU", Clock: 8000}, {PT: 101, Name: "telephone-event", Clock: 8000}},
+		[]Codec{{PT: 8, Name: "PCMU", Clock: 8000}, {PT: 126, Name: "telephone-event", Clock: 8000}},
+	).pairs()
+	if err := h.k.install(kp, kc, &[2]ptPairs{fromPhone, noPT()}); err != nil {
+		t.Fatal(err)
+	}
+	h.run(p.fromClient(rtpPacket(0, false, 1, 2)).frame(), ifClient)
+	for _, tc := range []struct {
+		in   []byte
+		want byte // byte 1 out
+	}{
+		{rtpPacket(0, false, 1, 1), 8},
+		{rtpPacket(0, true, 2, 1), 0x80 | 8},
+		{rtpPacket(101, true, 3, 1), 0x80 | 126},
+		{rtpPacket(9, false, 4, 1), 9},     // not in the table
+		{rtcpRR(1), 201},                   // RTCP is never renumbered
+		{rtpPacket(126, false, 5, 1), 126}, // only from numbers are
+	} {
+		for _, noSum := range []bool{false, true} {
+			f := p.fromPhone(tc.in)
+			f.noUDPSum = noSum
+			v, out := h.run(f.frame(), ifPhone)
+			if v != verdictRedirect {
+				t.Fatalf("% x: verdict %d", tc.in, v)
+			}
+			got := checkFrame(t, out)
+			want := append([]byte(nil), tc.in...)
+			want[1] = tc.want
+			if !bytes.Equal(got.payload, want) {
+				t.Fatalf("% x became % x, want % x", tc.in, got.payload, want)
+			}
+			if noSum && got.udpSum != 0 {
+				t.Fatalf("a UDP checksum appeared: %#04x", got.udpSum)
+			}
+		}
+	}
+	// Payload numbers the kernel cannot all renumber keep the call in
+	// the process.
+	var many []Codec
+	for i := range kernelPTPairs + 1 {
+		many = append(many, Codec{PT: uint8(96 + i), Name: "c" + string(rune('a'+i)), Clock: 8000})
+	}
+	var other []Codec
+	for i, c := range many {
+		c.PT = uint8(110 + i)
+		other = append(other, c)
+	}
+	if _, ok := newPTTable(many, other).pairs(); ok {
+		t.Fatalf("%d renumberings fit in %d pairs", len(many), kernelPTPairs)
 	}
 }

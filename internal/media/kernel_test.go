@@ -176,6 +176,21 @@ func TestKernelLeavesAndComesBack(t *testing.T) {
 	if got := c.client.rtp.expect(); got[1] != 8 {
 		t.Fatalf("payload type %d reached the client, want 8", got[1])
 	}
+	// Back in the kernel at the next packet, which renumbers too.
+	before := c.r.Stats().KernelPackets
+	for i := range 5 {
+		c.phone.rtp.send(c.sipLeg.Local(), rtpPacket(0, i == 4, uint16(501+i), 0x1111))
+		c.client.rtp.send(c.raw.Local(), rtpPacket(8, false, uint16(900+i), 0x2222))
+		if got := c.client.rtp.expect(); got[1] != 8|byte(boolBit(i == 4))<<7 {
+			t.Fatalf("packet %d reached the client with byte 1 = %#x", i, got[1])
+		}
+		if got := c.phone.rtp.expect(); got[1] != 0 {
+			t.Fatalf("packet %d reached the phone with payload type %d, want 0", i, got[1])
+		}
+	}
+	if got := c.r.Stats().KernelPackets - before; got < 6 {
+		t.Fatalf("the kernel renumbered %d of 10 packets", got)
+	}
 
 	// Same numbers again: back into the kernel once settled.
 	c.s.SetCodecs(nil, nil)
@@ -252,4 +267,11 @@ func TestKernelManySessionsLeaveNoEntries(t *testing.T) {
 	if st := r.Stats(); st.KernelSessions != 0 || st.SessionsActive != 0 {
 		t.Fatalf("after the calls: %+v", st)
 	}
+}
+
+func boolBit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -2,11 +2,11 @@ package media
 
 // A call enters the kernel fast path (kernel_linux.go) one component (RTP,
 // RTCP) at a time, from the poller that serves its sockets, once the
-// relay has nothing left to do to its packets but forward them: both
-// sides plain RTP (no SDES-SRTP, no ICE), the same payload numbers on
-// both sides, and both peers latched with their learning windows over.
-// It leaves the kernel when any of that changes (a re-INVITE's new
-// address or codecs, SRTP keys) and when the session ends; the packets
+// relay has nothing left to do to its packets but forward them and
+// renumber a few payload types: both sides plain RTP (no SDES-SRTP, no
+// ICE) and both peers latched with their learning windows over. It
+// leaves the kernel when any of that changes (a re-INVITE's new address
+// or codecs, SRTP keys) and when the session ends; the packets
 // then reach the sockets again and the relay carries on where the kernel
 // stopped. The kernel's counters reach the relay's on every Stats, idle
 // check and exit.
@@ -29,15 +29,25 @@ func (l *RTPLeg) maybeOffload(comp int) {
 	}
 }
 
-// kernelReady tells whether comp's packets need nothing but forwarding.
+// kernelReady tells whether the kernel can do all comp's packets need:
+// forwarding and a few payload type renumberings.
 func (s *Session) kernelReady(comp int) bool {
 	raw := s.xmppRaw.Load()
-	if raw == nil || s.sip.sdes.Load() != nil || raw.sdes.Load() != nil ||
-		s.sipToXMPP.Load() != nil || s.xmppToSIP.Load() != nil {
+	if raw == nil || s.sip.sdes.Load() != nil || raw.sdes.Load() != nil {
+		return false
+	}
+	if _, ok := s.kernelPT(); !ok {
 		return false
 	}
 	now := s.r.now()
 	return s.sip.settled(comp, now) && raw.settled(comp, now)
+}
+
+// kernelPT is the renumbering of packets from SIP and from XMPP.
+func (s *Session) kernelPT() ([2]ptPairs, bool) {
+	fromSIP, ok1 := s.sipToXMPP.Load().pairs()
+	fromXMPP, ok2 := s.xmppToSIP.Load().pairs()
+	return [2]ptPairs{sideSIP: fromSIP, sideXMPP: fromXMPP}, ok1 && ok2
 }
 
 // settled: the peer of socket comp sent media, and the learning window in
@@ -63,7 +73,12 @@ func (s *Session) offload(comp int) {
 		sideSIP:  keyOf(*s.sip.remote[comp].Load(), s.sip.socks[comp].port),
 		sideXMPP: keyOf(*raw.remote[comp].Load(), raw.socks[comp].port),
 	}
-	if err := s.r.kernel.install(keys[sideSIP], keys[sideXMPP], comp == compRTP); err != nil {
+	var pt *[2]ptPairs
+	if comp == compRTP {
+		p, _ := s.kernelPT()
+		pt = &p
+	}
+	if err := s.r.kernel.install(keys[sideSIP], keys[sideXMPP], pt); err != nil {
 		s.kernFailed.Store(true)
 		s.log.Warn("call stays relayed in the process", "err", err)
 		return

@@ -62,3 +62,36 @@ func (t *ptTable) rewrite(pkt []byte) {
 		pkt[1] = pkt[1]&0x80 | byte(to)
 	}
 }
+
+// kernelPTPairs is how many payload types the kernel fast path renumbers
+// per direction (say telephone-event 101 to 126, Opus 111 to 96); a call
+// that needs more stays in the process.
+const kernelPTPairs = 4
+
+// ptPairs is a ptTable as the kernel fast path takes it: (from, to)
+// pairs, from 0xff where unused.
+type ptPairs [2 * kernelPTPairs]byte
+
+// pairs returns the table's renumberings; false if the kernel cannot do
+// them all.
+func (t *ptTable) pairs() (ptPairs, bool) {
+	var p ptPairs
+	for i := range kernelPTPairs {
+		p[2*i] = 0xff
+	}
+	if t == nil {
+		return p, true
+	}
+	n := 0
+	for from, to := range t {
+		if to < 0 {
+			continue
+		}
+		if n == kernelPTPairs {
+			return p, false
+		}
+		p[2*n], p[2*n+1] = byte(from), byte(to)
+		n++
+	}
+	return p, true
+}

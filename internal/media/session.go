@@ -174,9 +174,9 @@ func (s *Session) XMPPICE(controlling bool) (*ICELeg, error) {
 func (s *Session) SetCodecs(sip, xmpp []Codec) {
 	s.sipToXMPP.Store(newPTTable(sip, xmpp))
 	s.xmppToSIP.Store(newPTTable(xmpp, sip))
-	if s.sipToXMPP.Load() != nil || s.xmppToSIP.Load() != nil {
-		s.leaveKernel() // the kernel does not renumber
-	}
+	// The kernel's entries have the old numbers: out, and back in with
+	// the new ones at the next packet.
+	s.leaveKernel()
 }
 
 // Done is closed when the session has ended and released everything:
