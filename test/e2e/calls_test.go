@@ -31,29 +31,58 @@ type callEnv struct {
 	sippPort   int
 	domain     string
 	contactFor func(user string) string
+	// SIP ports of the baresip callee (bob) and caller (carol).
+	baresipCallee, baresipCaller int
 }
 
-func TestCalls(t *testing.T) {
-	srv := testkit.StartProsody(t, testkit.ProsodyConfig{C2SPort: callC2S, ComponentPort: callComponent, HTTPPort: callHTTP, HTTPSPort: callHTTPS})
-	kam := testkit.StartKamailio(t, testkit.KamailioConfig{Port: callKamailio})
-	for _, u := range []string{"busy", "decline", "noanswer", "nocodec", "holder", "caller"} {
+// callSetup is a call scenario's servers: Prosody, Kamailio (with users
+// besides alice and bob), the gateway (with extraTOML) and alice's phone.
+type callSetup struct {
+	prosody                            testkit.ProsodyConfig
+	kamailioPort, sipPort, metricsPort int
+	users                              []string
+	extraTOML                          string
+	phone                              testkit.PhoneOptions
+	baresipCallee, baresipCaller       int
+}
+
+// startCallEnv starts a scenario's servers and has alice registered and
+// online with her phone.
+func startCallEnv(t *testing.T, cs callSetup) *callEnv {
+	t.Helper()
+	srv := testkit.StartProsody(t, cs.prosody)
+	kam := testkit.StartKamailio(t, testkit.KamailioConfig{Port: cs.kamailioPort})
+	for _, u := range cs.users {
 		kam.AddUser(t, u, u+"pw")
 	}
 	e := &env{parent: t, srv: srv, kam: kam}
-	e.gwc = gatewayConfig{server: srv, sipPort: callSIP, httpPort: callMetrics, dataDir: t.TempDir(), grace: 20 * time.Second,
-		extraTOML: "\n[calls]\nring_timeout = \"6s\"\n"}
+	e.gwc = gatewayConfig{server: srv, sipPort: cs.sipPort, httpPort: cs.metricsPort, dataDir: t.TempDir(), grace: 20 * time.Second,
+		extraTOML: cs.extraTOML}
 	e.gw = startGateway(t, e.gwc)
 
-	ce := &callEnv{env: e, sippPort: callSIPpBase, domain: srv.ComponentDomain}
+	ce := &callEnv{env: e, domain: srv.ComponentDomain, baresipCallee: cs.baresipCallee, baresipCaller: cs.baresipCaller}
 	ce.contactFor = func(user string) string { return user + `\40` + kam.Domain + "@" + srv.ComponentDomain }
 	ce.alice = e.login(t, "alice")
 	e.register(t, ce.alice, "alice", "alicepw")
 	e.waitContacts(t, "alice", "alice REGISTERed", func(cs []testkit.Contact) bool { n, _ := countOurs(e, cs); return n == 1 })
-	phone, err := testkit.NewPhone(ce.alice, testkit.PhoneOptions{JMI: true, RawUDP: true, Carbons: true})
+	phone, err := testkit.NewPhone(ce.alice, cs.phone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ce.phone = phone
+	return ce
+}
+
+func TestCalls(t *testing.T) {
+	ce := startCallEnv(t, callSetup{
+		prosody:      testkit.ProsodyConfig{C2SPort: callC2S, ComponentPort: callComponent, HTTPPort: callHTTP, HTTPSPort: callHTTPS},
+		kamailioPort: callKamailio, sipPort: callSIP, metricsPort: callMetrics,
+		users:         []string{"busy", "decline", "noanswer", "nocodec", "holder", "caller"},
+		extraTOML:     "\n[calls]\nring_timeout = \"6s\"\n",
+		phone:         testkit.PhoneOptions{JMI: true, RawUDP: true, Carbons: true},
+		baresipCallee: callBaresip, baresipCaller: callBaresipCaller,
+	})
+	ce.sippPort = callSIPpBase
 
 	steps := []struct {
 		name string
@@ -122,7 +151,7 @@ func assertTone(t *testing.T, what string, pcm []int16, want float64) {
 }
 
 func stepCallToBaresip(t *testing.T, e *callEnv) {
-	bob := testkit.StartBaresip(t, testkit.BaresipConfig{Name: "bob", User: "bob", Password: "bobpw", Mode: "record", SIPPort: callBaresip, Proxy: e.kam.Addr, Domain: e.kam.Domain})
+	bob := testkit.StartBaresip(t, testkit.BaresipConfig{Name: "bob", User: "bob", Password: "bobpw", Mode: "record", SIPPort: e.baresipCallee, Proxy: e.kam.Addr, Domain: e.kam.Domain})
 	rtp := rtpPeer(t)
 	call, err := e.phone.Call(ctxT(t, 20*time.Second), e.contactFor("bob"), rtp.Addr())
 	if err != nil {
@@ -184,7 +213,7 @@ func payloadType(t *testing.T, c *testkit.PhoneCall) uint8 {
 }
 
 func stepCallFromBaresip(t *testing.T, e *callEnv) {
-	done := callFromBaresip(t, e, callBaresipCaller, 1000, 4*time.Second, 8)
+	done := callFromBaresip(t, e, e.baresipCaller, 1000, 4*time.Second, 8)
 	in, err := e.phone.WaitIncoming(ctxT(t, 20*time.Second))
 	if err != nil {
 		t.Fatalf("no incoming call: %v\n%s", err, tailLines(e.gw.logs.String(), 40))

@@ -24,23 +24,13 @@ const (
 // the gateway's media relay, both ways, with tones checked on both sides;
 // then to baresip with SDES-SRTP (srtp_test.go).
 func TestRelayedCalls(t *testing.T) {
-	srv := testkit.StartProsody(t, testkit.ProsodyConfig{C2SPort: relayC2S, ComponentPort: relayComponent, HTTPPort: relayHTTP, HTTPSPort: relayHTTPS})
-	kam := testkit.StartKamailio(t, testkit.KamailioConfig{Port: relayKamailio})
-	e := &env{parent: t, srv: srv, kam: kam}
-	e.gwc = gatewayConfig{server: srv, sipPort: relaySIP, httpPort: relayMetrics, dataDir: t.TempDir(), grace: 20 * time.Second,
-		extraTOML: "\n[media]\nmode = \"auto\"\nbind = \"127.0.0.1\"\nport_min = 23900\nport_max = 23999\nidle_timeout = \"20s\"\n"}
-	e.gw = startGateway(t, e.gwc)
-
-	ce := &callEnv{env: e, domain: srv.ComponentDomain}
-	ce.contactFor = func(user string) string { return user + `\40` + kam.Domain + "@" + srv.ComponentDomain }
-	ce.alice = e.login(t, "alice")
-	e.register(t, ce.alice, "alice", "alicepw")
-	e.waitContacts(t, "alice", "alice REGISTERed", func(cs []testkit.Contact) bool { n, _ := countOurs(e, cs); return n == 1 })
-	phone, err := testkit.NewPhone(ce.alice, testkit.PhoneOptions{JMI: true, WebRTC: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ce.phone = phone
+	ce := startCallEnv(t, callSetup{
+		prosody:      testkit.ProsodyConfig{C2SPort: relayC2S, ComponentPort: relayComponent, HTTPPort: relayHTTP, HTTPSPort: relayHTTPS},
+		kamailioPort: relayKamailio, sipPort: relaySIP, metricsPort: relayMetrics,
+		extraTOML:     "\n[media]\nmode = \"auto\"\nbind = \"127.0.0.1\"\nport_min = 23900\nport_max = 23999\nidle_timeout = \"20s\"\n",
+		phone:         testkit.PhoneOptions{JMI: true, WebRTC: true},
+		baresipCallee: relayBaresip, baresipCaller: relayBaresipCaller,
+	})
 
 	for _, s := range []struct {
 		name string
@@ -63,7 +53,7 @@ func TestRelayedCalls(t *testing.T) {
 }
 
 func stepRelayedCallOut(t *testing.T, e *callEnv) {
-	bob := testkit.StartBaresip(t, testkit.BaresipConfig{Name: "bob", User: "bob", Password: "bobpw", Mode: "record", SIPPort: relayBaresip, Proxy: e.kam.Addr, Domain: e.kam.Domain})
+	bob := testkit.StartBaresip(t, testkit.BaresipConfig{Name: "bob", User: "bob", Password: "bobpw", Mode: "record", SIPPort: e.baresipCallee, Proxy: e.kam.Addr, Domain: e.kam.Domain})
 	call, err := e.phone.Call(ctxT(t, 20*time.Second), e.contactFor("bob"), netip.AddrPort{})
 	if err != nil {
 		t.Fatalf("call: %v\n%s", err, tailLines(e.gw.logs.String(), 40))
@@ -90,7 +80,7 @@ func stepRelayedCallOut(t *testing.T, e *callEnv) {
 }
 
 func stepRelayedCallIn(t *testing.T, e *callEnv) {
-	done := callFromBaresip(t, e, relayBaresipCaller, 1000, 5*time.Second, 10)
+	done := callFromBaresip(t, e, e.baresipCaller, 1000, 5*time.Second, 10)
 	in, err := e.phone.WaitIncoming(ctxT(t, 20*time.Second))
 	if err != nil {
 		t.Fatalf("no incoming call: %v\n%s", err, tailLines(e.gw.logs.String(), 40))
