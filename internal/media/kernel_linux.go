@@ -1,6 +1,7 @@
 package media
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -68,17 +69,23 @@ func newKernelPath(entries int, epoch time.Time, log *slog.Logger) (*kernelPath,
 		k.close()
 		return nil, fmt.Errorf("media: kernel fast path: load program: %w", err)
 	}
+	// An interface that refuses the program is served by the sockets
+	// alone: its packets are never matched, and no packet is sent to it.
+	var names []string
+	var firstErr error
 	for _, ifi := range ifaces {
 		l, err := link.AttachTCX(link.TCXOptions{Interface: ifi.Index, Program: k.prog, Attach: ebpf.AttachTCXIngress})
 		if err != nil {
-			k.close()
-			return nil, fmt.Errorf("media: kernel fast path: attach to %s (tcx, Linux 6.6 or later): %w", ifi.Name, err)
+			firstErr = cmp.Or(firstErr, fmt.Errorf("media: kernel fast path: attach to %s (tcx, Linux 6.6 or later): %w", ifi.Name, err))
+			log.Warn("media relay: kernel fast path not attached to an interface; its media is relayed in the process", "interface", ifi.Name, "err", err)
+			continue
 		}
 		k.links = append(k.links, l)
+		names = append(names, ifi.Name)
 	}
-	names := make([]string, len(ifaces))
-	for i, ifi := range ifaces {
-		names[i] = ifi.Name
+	if len(k.links) == 0 {
+		k.close()
+		return nil, firstErr
 	}
 	log.Info("media relay: kernel fast path on", "interfaces", strings.Join(names, ","), "entries", entries)
 	return k, nil

@@ -36,11 +36,12 @@ func (s *Session) kernelReady(comp int) bool {
 	if raw == nil || s.sip.sdes.Load() != nil || raw.sdes.Load() != nil {
 		return false
 	}
-	if _, ok := s.kernelPT(); !ok {
+	now := s.r.now()
+	if !s.sip.settled(comp, now) || !raw.settled(comp, now) {
 		return false
 	}
-	now := s.r.now()
-	return s.sip.settled(comp, now) && raw.settled(comp, now)
+	_, ok := s.kernelPT()
+	return ok
 }
 
 // kernelPT is the renumbering of packets from SIP and from XMPP.
