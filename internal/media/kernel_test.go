@@ -5,6 +5,8 @@ package media
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -274,4 +276,38 @@ func boolBit(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestKernelForwardsIPv6 runs a call over IPv6 loopback: the program's
+// IPv6 half with real sockets.
+func TestKernelForwardsIPv6(t *testing.T) {
+	needKernelPath(t)
+	v6 := netip.IPv6Loopback()
+	cfg := kernelConfig()
+	cfg.BindAddr, cfg.SIPAddr, cfg.XMPPAddr = v6, v6, v6
+	r, _ := newTestRelay(t, cfg)
+	s := newTestSession(t, r)
+	raw, err := s.XMPPRaw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := func() *phone {
+		c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return &phone{rtp: &endpoint{t: t, conn: c, buf: make([]byte, 2048)}}
+	}
+	c := &kernelCall{r: r, s: s, phone: end(), client: end(), sipLeg: s.SIP(), raw: raw}
+	s.SIP().SetRemote(c.phone.rtp.addr(), netip0)
+	raw.SetRemote(c.client.rtp.addr(), netip0)
+	c.settle(t)
+	before := r.Stats().KernelPackets
+	for range 10 {
+		c.exchange(t)
+	}
+	if got := r.Stats().KernelPackets - before; got != 20 {
+		t.Fatalf("kernel forwarded %d of 20 IPv6 packets", got)
+	}
 }
