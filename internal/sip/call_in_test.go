@@ -306,8 +306,20 @@ func TestInboundRefused(t *testing.T) {
 		t.Errorf("hook called for %s", ic.Token())
 	default:
 	}
-	if st := ua.Stats(); st.CallsIn != 1 || st.CallsFailed != 1 || st.CallsActive != 0 {
-		t.Errorf("stats %+v", st)
+	// The UA counts a rejected call as ended just after it sent the
+	// final response, which may reach the test first.
+	waitStats(t, ua, func(st Stats) bool { return st.CallsIn == 1 && st.CallsFailed == 1 && st.CallsActive == 0 })
+}
+
+// waitStats polls the UA's call counters until cond holds (5 s at most).
+func waitStats(t *testing.T, ua *UA, cond func(Stats) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for st := ua.Stats(); !cond(st); st = ua.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
