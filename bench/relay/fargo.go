@@ -44,10 +44,6 @@ type fargoOptions struct {
 	learnWindow time.Duration
 }
 
-// mediaLearnWindow is media.Config.LearnWindow's default (when zero): a
-// call enters the kernel fast path only once it is over.
-const mediaLearnWindow = 3 * time.Second
-
 // kernelNeeds is what the in-kernel fast path asks of the relay process,
 // for error messages.
 const kernelNeeds = "the in-kernel fast path needs root (or CAP_BPF+CAP_NET_ADMIN) and Linux ≥ 6.6"

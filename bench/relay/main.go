@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"fargo.dev/fargo/internal/media"
 )
 
 func main() {
@@ -166,7 +168,7 @@ func run(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 	if slices.Contains(o.targets, "fargo-kernel") {
 		learn := o.fargoLearn
 		if learn <= 0 {
-			learn = mediaLearnWindow
+			learn = media.DefaultLearnWindow // a call enters the kernel only once it is over
 		}
 		if o.ramp <= learn {
 			log.Warn("fargo-kernel: calls enter the kernel fast path only after the relay's learning window, which is not shorter than the ramp: part of the measured window is relayed in userspace (see its in-kernel share); lengthen -ramp or shorten -fargo-learn-window",

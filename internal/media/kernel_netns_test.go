@@ -170,16 +170,11 @@ func TestKernelForwardsBetweenInterfaces(t *testing.T) {
 	}
 	r, _ := newTestRelay(t, cfg)
 	s := newTestSession(t, r)
-	raw, err := s.XMPPRaw()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Fresh namespaces: fixed ports are free there.
 	phoneEP := listenIn(t, v.a, netip.AddrPortFrom(vethNsA, 5004))
 	clientEP := listenIn(t, v.b, netip.AddrPortFrom(vethNsB, 5006))
-	c := &kernelCall{r: r, s: s, phone: &phone{rtp: phoneEP}, client: &phone{rtp: clientEP}, sipLeg: s.SIP(), raw: raw}
-	s.SIP().SetRemote(phoneEP.addr(), netip0)
-	raw.SetRemote(clientEP.addr(), netip0)
+	c := startKernelCall(t, r, s, &phone{rtp: phoneEP}, &phone{rtp: clientEP})
+	raw := c.raw
 	if got := s.SIP().Local().Addr(); got != vethRootA {
 		t.Fatalf("SIP leg at %v, want %v", got, vethRootA)
 	}

@@ -49,15 +49,20 @@ func newKernelCall(t *testing.T, cfg Config) *kernelCall {
 	t.Helper()
 	needKernelPath(t)
 	r, _ := newTestRelay(t, cfg)
-	s := newTestSession(t, r)
+	return startKernelCall(t, r, newTestSession(t, r), newPhone(t), newPhone(t))
+}
+
+// startKernelCall adds session s's raw-UDP leg and points the legs at
+// phone (SIP side) and client (XMPP side).
+func startKernelCall(t *testing.T, r *Relay, s *Session, phone, client *phone) *kernelCall {
+	t.Helper()
 	raw, err := s.XMPPRaw()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &kernelCall{r: r, s: s, phone: newPhone(t), client: newPhone(t), sipLeg: s.SIP(), raw: raw}
-	s.SIP().SetRemote(c.phone.rtp.addr(), netip0)
-	raw.SetRemote(c.client.rtp.addr(), netip0)
-	return c
+	s.SIP().SetRemote(phone.rtp.addr(), netip0)
+	raw.SetRemote(client.rtp.addr(), netip0)
+	return &kernelCall{r: r, s: s, phone: phone, client: client, sipLeg: s.SIP(), raw: raw}
 }
 
 // exchange sends one RTP packet each way and checks both arrive intact,
@@ -251,13 +256,7 @@ func TestKernelManySessionsLeaveNoEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := s.XMPPRaw()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &kernelCall{r: r, s: s, phone: newPhone(t), client: newPhone(t), sipLeg: s.SIP(), raw: raw}
-		s.SIP().SetRemote(c.phone.rtp.addr(), netip0)
-		raw.SetRemote(c.client.rtp.addr(), netip0)
+		c := startKernelCall(t, r, s, newPhone(t), newPhone(t))
 		c.settle(t)
 		s.Close()
 	}
@@ -286,11 +285,6 @@ func TestKernelForwardsIPv6(t *testing.T) {
 	cfg := kernelConfig()
 	cfg.BindAddr, cfg.SIPAddr, cfg.XMPPAddr = v6, v6, v6
 	r, _ := newTestRelay(t, cfg)
-	s := newTestSession(t, r)
-	raw, err := s.XMPPRaw()
-	if err != nil {
-		t.Fatal(err)
-	}
 	end := func() *phone {
 		c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
 		if err != nil {
@@ -299,9 +293,7 @@ func TestKernelForwardsIPv6(t *testing.T) {
 		t.Cleanup(func() { _ = c.Close() })
 		return &phone{rtp: &endpoint{t: t, conn: c, buf: make([]byte, 2048)}}
 	}
-	c := &kernelCall{r: r, s: s, phone: end(), client: end(), sipLeg: s.SIP(), raw: raw}
-	s.SIP().SetRemote(c.phone.rtp.addr(), netip0)
-	raw.SetRemote(c.client.rtp.addr(), netip0)
+	c := startKernelCall(t, r, newTestSession(t, r), end(), end())
 	c.settle(t)
 	before := r.Stats().KernelPackets
 	for range 10 {
